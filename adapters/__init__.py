@@ -1,0 +1,1 @@
+"""One sub-package per external system (client + emulator), plus the shared HTTP, paging and error helpers."""

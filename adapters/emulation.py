@@ -1,0 +1,186 @@
+"""What every bundled emulator shares: serving in a thread, a request log, fault knobs, a rate window.
+
+Emulators are real HTTP servers on 127.0.0.1 (Starlette apps run by uvicorn in a background thread),
+so the demo, the end-to-end tests and the benchmarks exercise the real client, retries included.
+Only emulators import this module; adapter clients never do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+
+
+class RequestLog:
+    """Every request an emulator received, so tests can assert exactly what a client sent."""
+
+    def __init__(self) -> None:
+        self._entries: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def add(self, entry: RecordedRequest) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self, method: str | None = None, path_prefix: str = "") -> list[RecordedRequest]:
+        with self._lock:
+            return [
+                e
+                for e in self._entries
+                if (method is None or e.method == method) and e.path.startswith(path_prefix)
+            ]
+
+    def count(self, method: str | None = None, path_prefix: str = "") -> int:
+        return len(self.entries(method, path_prefix))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class Faults:
+    """Knobs a test turns to make the next requests misbehave; each queued fault fires once."""
+
+    latency_s: float = 0.0
+    statuses: deque[int] = field(default_factory=deque)  # answer the next requests with these statuses
+    retry_after: str | None = "1"  # Retry-After sent with a queued 429/503
+    malformed: int = 0  # answer the next N requests with 200 and a body that is not JSON
+    path_prefix: str = ""  # only requests under this path are affected
+
+    def take_status(self, path: str) -> int | None:
+        if self.statuses and path.startswith(self.path_prefix):
+            return self.statuses.popleft()
+        return None
+
+    def take_malformed(self, path: str) -> bool:
+        if self.malformed > 0 and path.startswith(self.path_prefix):
+            self.malformed -= 1
+            return True
+        return False
+
+
+class SlidingWindow:
+    """At most `limit` hits per `window_s` seconds; `hit` returns seconds to wait when over."""
+
+    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window_s, self._clock = limit, window_s, clock
+        self._hits: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def hit(self) -> float | None:
+        with self._lock:
+            now = self._clock()
+            while self._hits and now - self._hits[0] >= self.window_s:
+                self._hits.popleft()
+            if len(self._hits) >= self.limit:
+                return self.window_s - (now - self._hits[0])
+            self._hits.append(now)
+            return None
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults: Faults) -> Starlette:
+    """Wrap vendor routes with request logging, fault injection and `/_emulator/*` admin routes."""
+
+    async def requests_view(request: Request) -> Response:
+        return JSONResponse([e.__dict__ for e in log.entries()])
+
+    async def faults_view(request: Request) -> Response:
+        body = await request.json()
+        faults.latency_s = float(body.get("latency_s", faults.latency_s))
+        faults.statuses.extend(int(s) for s in body.get("statuses", []))
+        faults.malformed += int(body.get("malformed", 0))
+        faults.path_prefix = str(body.get("path_prefix", faults.path_prefix))
+        return JSONResponse({"ok": True})
+
+    admin = [
+        Route("/_emulator/requests", requests_view, methods=["GET"]),
+        Route("/_emulator/faults", faults_view, methods=["POST"]),
+    ]
+    app = Starlette(routes=[*admin, *routes])
+
+    @app.middleware("http")
+    async def _record_and_misbehave(request: Request, call_next: Handler) -> Response:
+        path = request.url.path
+        if path.startswith("/_emulator/"):
+            return await call_next(request)
+        raw = await request.body()
+        log.add(RecordedRequest(request.method, path, dict(request.query_params), _decode(raw)))
+        if faults.latency_s:
+            await asyncio.sleep(faults.latency_s)
+        status = faults.take_status(path)
+        if status is not None:
+            headers = {"Retry-After": faults.retry_after} if faults.retry_after and status in (429, 503) else {}
+            return JSONResponse({"message": f"{name} emulator: injected {status}"}, status, headers=headers)
+        if faults.take_malformed(path):
+            return Response(b'{"results": [ truncated', 200, media_type="application/json")
+        return await call_next(request)
+
+    return app
+
+
+def _decode(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return raw.decode("utf-8", "replace")
+
+
+class ServedApp:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a daemon thread; `url` is known once started."""
+
+    def __init__(self, app: Starlette, port: int = 0, host: str = "127.0.0.1") -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"emulator:{port}", daemon=True)
+        self._host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> ServedApp:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"emulator could not start on {self._host}:{self.port}")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> ServedApp:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

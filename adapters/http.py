@@ -1,0 +1,374 @@
+"""The one HTTP client every adapter uses: retries, rate limiting, request counting, redacted logs.
+
+Adapters never sleep or loop to retry. They call `HttpClient.request` (or the `*_json` helpers) and get
+either a response or one of the errors in `adapters.errors`. Status codes are classified by a table;
+vendors that throttle with something other than 429 pass a `classify` function.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from adapters.errors import (
+    AuthError,
+    MalformedResponseError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    SyncError,
+    TransientError,
+)
+
+log = structlog.get_logger("syncer.http")
+
+
+class ErrorKind(Enum):
+    TRANSIENT = "transient"
+    RATE_LIMITED = "rate_limited"
+    AUTH = "auth"
+    NOT_FOUND = "not_found"
+    PERMANENT = "permanent"
+
+
+# status -> kind; anything 4xx not listed is permanent, anything 5xx not listed is transient
+STATUS_KINDS: Mapping[int, ErrorKind] = {
+    401: ErrorKind.AUTH,
+    403: ErrorKind.AUTH,
+    404: ErrorKind.NOT_FOUND,
+    408: ErrorKind.TRANSIENT,
+    409: ErrorKind.PERMANENT,
+    425: ErrorKind.TRANSIENT,
+    429: ErrorKind.RATE_LIMITED,
+}
+
+Classifier = Callable[[httpx.Response], ErrorKind | None]
+
+
+def classify_status(response: httpx.Response) -> ErrorKind | None:
+    """Default classification: None for success, otherwise the table above."""
+    status = response.status_code
+    if status < 400:
+        return None
+    if status in STATUS_KINDS:
+        return STATUS_KINDS[status]
+    return ErrorKind.TRANSIENT if status >= 500 else ErrorKind.PERMANENT
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most `rate` requests per second on average, bursts of up to `burst`."""
+
+    rate: float
+    burst: int = 1
+
+    @classmethod
+    def per_window(cls, requests: int, seconds: float) -> RateLimit:
+        return cls(rate=requests / seconds, burst=max(1, requests // 10))
+
+
+class TokenBucket:
+    """Client-side token bucket, thread-safe, with an injectable clock and sleep for tests."""
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._limit, self._clock, self._sleep = limit, clock, sleep
+        self._tokens = float(limit.burst)
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, waiting as long as needed; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._limit.burst, self._tokens + (now - self._stamp) * self._limit.rate)
+            self._stamp = now
+            self._tokens -= 1
+            wait = 0.0 if self._tokens >= 0 else -self._tokens / self._limit.rate
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def pause(self, seconds: float) -> None:
+        """The vendor asked us to back off: drain the bucket so every caller waits."""
+        with self._lock:
+            self._tokens = min(self._tokens, -seconds * self._limit.rate)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    # a Retry-After longer than this is not waited out in-process: the run fails and the next one resumes
+    max_retry_after: float = 120.0
+
+
+SENSITIVE_PARAMS = frozenset({"access_token", "token", "api_key", "apikey", "key", "client_secret", "password"})
+
+
+def redacted_url(url: httpx.URL) -> str:
+    """The URL with sensitive query values replaced, for logs."""
+    params = [(k, "[redacted]" if k.lower() in SENSITIVE_PARAMS else v) for k, v in url.params.multi_items()]
+    return str(url.copy_with(params=params)) if params else str(url)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After value (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class HttpClient:
+    """One configured client per (org, system)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        system: str,
+        headers: Mapping[str, str] | None = None,
+        limits: Mapping[str, RateLimit] | None = None,
+        retry: RetryPolicy | None = None,
+        classify: Classifier = classify_status,
+        retry_after_headers: tuple[str, ...] = ("Retry-After",),
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.system = system
+        self._client = httpx.Client(
+            base_url=base_url, headers=dict(headers or {}), transport=transport, timeout=timeout
+        )
+        self._buckets = {name: TokenBucket(lim, clock, sleep) for name, lim in (limits or {}).items()}
+        self._retry = retry or RetryPolicy()
+        self._classify = classify
+        self._retry_after_headers = retry_after_headers
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.statuses: Counter[int] = Counter()
+        self.on_response: Callable[[str, int], None] | None = None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public API -------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        bucket: str = "default",
+        idempotent: bool | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send with retries; returns a 2xx response (or one whose status is in `allow`).
+
+        Non-idempotent calls (POST by default) are retried only when the server provably did not
+        process them (429, connection refused); anything ambiguous is raised so the caller's intent
+        journal decides, because a blind retry of a create is how duplicates are born.
+        """
+        safe = idempotent if idempotent is not None else method.upper() != "POST"
+        retrying = self._retrying(safe)
+        return retrying(self._send_once, method, path, params, json_body, bucket, allow)  # type: ignore[no-any-return]
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        bucket: str = "default",
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Like `request`, decoding the JSON body; a malformed body on a safe call is retried too."""
+        safe = idempotent if idempotent is not None else method.upper() != "POST"
+        retrying = self._retrying(safe)
+        return retrying(lambda: _json(self._send_once(method, path, params, json_body, bucket, ())))
+
+    def get_json(self, path: str, *, params: Mapping[str, Any] | None = None, bucket: str = "default") -> Any:
+        return self.request_json("GET", path, params=params, bucket=bucket)
+
+    def post_json(
+        self,
+        path: str,
+        body: Any,
+        *,
+        params: Mapping[str, Any] | None = None,
+        bucket: str = "default",
+        idempotent: bool = False,
+    ) -> Any:
+        return self.request_json(
+            "POST", path, params=params, json_body=body, bucket=bucket, idempotent=idempotent
+        )
+
+    def put_json(self, path: str, body: Any, *, bucket: str = "default") -> Any:
+        return self.request_json("PUT", path, json_body=body, bucket=bucket)
+
+    def patch_json(self, path: str, body: Any, *, bucket: str = "default") -> Any:
+        return self.request_json("PATCH", path, json_body=body, bucket=bucket)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _retrying(self, safe: bool) -> Retrying:
+        return Retrying(
+            stop=stop_after_attempt(self._retry.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda exc: self._retriable(exc, safe)),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        bucket: str,
+        allow: tuple[int, ...],
+    ) -> httpx.Response:
+        limiter = self._buckets.get(bucket) or self._buckets.get("default")
+        if limiter is not None:
+            limiter.acquire()
+        started = time.perf_counter()
+        try:
+            response = self._client.request(method, path, params=params, json=json_body)
+        except httpx.ConnectError as exc:
+            self._count(0)
+            raise _NotSent(f"{self.system}: cannot connect: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            self._count(0)
+            raise TransientError(f"{self.system}: {method} {path} timed out") from exc
+        except httpx.TransportError as exc:
+            self._count(0)
+            raise TransientError(f"{self.system}: {method} {path} failed: {type(exc).__name__}") from exc
+        self._count(response.status_code)
+        log.debug(
+            "http.responded",
+            system=self.system,
+            method=method,
+            url=redacted_url(response.request.url),
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        if response.status_code in allow:
+            return response
+        kind = self._classify(response)
+        if kind is None:
+            return response
+        raise self._error(kind, method, path, response, limiter)
+
+    def _error(
+        self, kind: ErrorKind, method: str, path: str, response: httpx.Response, limiter: TokenBucket | None
+    ) -> SyncError:
+        what = f"{self.system}: {method} {path} -> HTTP {response.status_code}: {_excerpt(response)}"
+        if kind is ErrorKind.RATE_LIMITED:
+            retry_after = self._retry_after(response)
+            if limiter is not None and retry_after:
+                limiter.pause(retry_after)
+            return RateLimitedError(what, retry_after)
+        if kind is ErrorKind.TRANSIENT:
+            return _ServerError(what, self._retry_after(response))
+        if kind is ErrorKind.AUTH:
+            return AuthError(what, response.status_code)
+        if kind is ErrorKind.NOT_FOUND:
+            return NotFoundError(what, response.status_code)
+        return PermanentError(what, response.status_code)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        for name in self._retry_after_headers:
+            seconds = parse_retry_after(response.headers.get(name))
+            if seconds is not None:
+                return seconds
+        return None
+
+    def _retriable(self, exc: BaseException, safe: bool) -> bool:
+        if isinstance(exc, RateLimitedError):
+            return exc.retry_after is None or exc.retry_after <= self._retry.max_retry_after
+        if isinstance(exc, _NotSent):
+            return True
+        return safe and isinstance(exc, TransientError)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = getattr(exc, "retry_after", None)
+        if isinstance(hinted, int | float) and hinted > 0:
+            # the bucket was drained by `pause`, the next acquire waits it out: add only jitter here
+            return random.uniform(0, min(1.0, hinted / 10))
+        ceiling = min(self._retry.max_delay, self._retry.base_delay * 2 ** (state.attempt_number - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("http.retried", system=self.system, attempt=state.attempt_number, error=str(exc))
+
+    def _count(self, status: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.statuses[status] += 1
+        if self.on_response is not None:
+            self.on_response(self.system, status)
+
+
+class _NotSent(TransientError):
+    """The connection was refused: the server never saw the request, so any method may retry."""
+
+
+class _ServerError(TransientError):
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _excerpt(response: httpx.Response, limit: int = 300) -> str:
+    text = response.text
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _json(response: httpx.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedResponseError(
+            f"{response.request.method} {response.request.url.path}: body is not JSON: {_excerpt(response, 120)}"
+        ) from exc

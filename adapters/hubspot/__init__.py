@@ -1,0 +1,1 @@
+"""HubSpot CRM: tickets as feedback, companies and owners as accounts."""

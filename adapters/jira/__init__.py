@@ -1,0 +1,1 @@
+"""Jira Cloud: issues as backlog items, fix versions as milestones."""

@@ -1,0 +1,54 @@
+"""The one paginator idea: adapters yield `Page`s lazily; token loops are guarded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from adapters.errors import PaginationLoopError
+from mappings.models import Cursor
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A vendor record that could not be mapped; the engine dead-letters it and goes on."""
+
+    record_id: str
+    reason: str
+    raw: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of mapped records plus the cursor the adapter proposes once the page is applied."""
+
+    items: tuple[T, ...]
+    cursor: Cursor | None = None
+    rejects: tuple[Reject, ...] = field(default_factory=tuple)
+
+
+def max_cursor(items: Iterable[object], default: Cursor | None) -> Cursor | None:
+    """The largest `(updated_at, id)` among items (the dlt rule: max seen, not last received)."""
+    best = default
+    for item in items:
+        candidate = Cursor(item.updated_at, item.id)  # type: ignore[attr-defined]
+        if best is None or candidate > best:
+            best = candidate
+    return best
+
+
+def guard_tokens(max_pages: int = 100_000) -> Callable[[Hashable], None]:
+    """Return a checker to call with each next-page token; raises when a token repeats or pages run away."""
+    seen: set[Hashable] = set()
+
+    def check(token: Hashable) -> None:
+        if token in seen:
+            raise PaginationLoopError(f"paging token repeated after {len(seen)} pages: {token!r}")
+        if len(seen) >= max_pages:
+            raise PaginationLoopError(f"page cap of {max_pages} reached")
+        seen.add(token)
+
+    return check

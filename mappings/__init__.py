@@ -1,0 +1,1 @@
+"""Pure mapping layer: neutral models and the functions between them. No I/O, no clock reads."""

@@ -1,0 +1,157 @@
+"""Neutral, frozen records shared by every adapter and the engine.
+
+Vendor field names never appear here: adapters translate vendor JSON into these models in their
+`records.py`, and the engine and mappings only ever see these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class Urgency(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Priority(StrEnum):
+    LOWEST = "lowest"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    HIGHEST = "highest"
+
+
+class ItemStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in-progress"
+    DONE = "done"
+    WONT_DO = "won't-do"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Record(_Frozen):
+    """Every record names its system, its id there, when it last changed (aware UTC) and a link."""
+
+    system: str
+    id: str
+    updated_at: datetime
+    url: str = ""
+
+    @field_validator("updated_at")
+    @classmethod
+    def _aware_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("updated_at must be timezone-aware")
+        return value.astimezone(UTC)
+
+
+class Owner(_Frozen):
+    id: str
+    email: str = ""
+    name: str = ""
+
+
+class Account(_Record):
+    name: str
+    owner: Owner | None = None
+    tier: str = "unknown"
+    arr: float = 0.0
+    open_deal_value: float = 0.0
+
+
+class Feedback(_Record):
+    """One customer request as recorded by sales."""
+
+    account_id: str | None
+    title: str
+    body: str = ""
+    category: str = ""
+    pipeline: str = ""
+    urgency: Urgency = Urgency.MEDIUM
+    requested_by: str = ""
+    # an explicit grouping key set by sales (e.g. a feature-request id); wins over the title fingerprint
+    group_hint: str | None = None
+    # the backlog item this feedback is already linked to, as written back by us
+    backlog_key: str | None = None
+
+
+class BacklogItem(_Record):
+    key: str
+    title: str
+    body: str = ""
+    labels: tuple[str, ...] = ()
+    priority: Priority | None = None
+    status: ItemStatus = ItemStatus.OPEN
+    milestone: str | None = None
+    marker: str | None = None
+
+
+class Milestone(_Record):
+    name: str
+    due: datetime | None = None
+    state: str = "planned"
+    description: str = ""
+
+
+class BacklogDraft(_Frozen):
+    """What we want a backlog item to say; sinks create or update an item from it."""
+
+    title: str
+    body: str
+    labels: tuple[str, ...] = ()
+    priority: Priority = Priority.MEDIUM
+    account_count: int = 0
+    total_arr: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Cursor:
+    """A keyset position `(updated_at, id)`: ties on the timestamp are broken by the id."""
+
+    updated_at: datetime
+    id: str = ""
+
+    @classmethod
+    def epoch(cls) -> Cursor:
+        return cls(datetime(1970, 1, 1, tzinfo=UTC), "")
+
+    def to_str(self) -> str:
+        return f"{self.updated_at.isoformat()}|{self.id}"
+
+    @classmethod
+    def from_str(cls, text: str) -> Cursor:
+        stamp, _, ident = text.partition("|")
+        return cls(datetime.fromisoformat(stamp).astimezone(UTC), ident)
+
+
+class FeedbackLink(_Frozen):
+    """What we write back onto a feedback record: the backlog item that answers it."""
+
+    feedback_id: str
+    backlog_key: str
+    backlog_url: str = ""
+    status: ItemStatus | None = None
+    milestone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """Outcome of one element of a batch write: the item, or why the vendor refused it."""
+
+    ref: str  # the marker (creates) or record id (updates) the element was sent for
+    item: BacklogItem | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

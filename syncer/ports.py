@@ -1,0 +1,62 @@
+"""The roles adapters play for the engine. Structural: adapters satisfy them without importing this."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from adapters.paging import Page
+from mappings.models import (
+    Account,
+    BacklogDraft,
+    BacklogItem,
+    Cursor,
+    Feedback,
+    FeedbackLink,
+    WriteResult,
+)
+
+
+class CrmSource(Protocol):
+    system: str
+
+    def iter_changed_feedback(self, since: Cursor, until: datetime) -> Iterator[Page[Feedback]]:
+        """Feedback changed in `(since, until]`, ascending by `(updated_at, id)`, lazily, page by page."""
+        ...
+
+    def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
+        """Accounts (with owner) for the given ids; unknown ids are simply absent."""
+        ...
+
+
+class CrmSink(Protocol):
+    system: str
+
+    def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
+        """Write backlog key/url (and status) onto feedback records; batched; one result per link."""
+        ...
+
+
+class TrackerSink(Protocol):
+    system: str
+
+    def find_by_markers(self, markers: Collection[str]) -> Mapping[str, BacklogItem]:
+        """Items we created earlier, found by their marker; used to adopt after a crash."""
+        ...
+
+    def create_items(self, drafts: Sequence[tuple[str, BacklogDraft]]) -> Sequence[WriteResult]:
+        """Create one item per `(marker, draft)`, each carrying its marker; batched; results in order."""
+        ...
+
+    def update_item(self, key: str, draft: BacklogDraft) -> BacklogItem:
+        """Update the fields we own; fields R&D owns (status, assignee, milestone) are left alone."""
+        ...
+
+
+class TrackerSource(Protocol):
+    system: str
+
+    def iter_changed_items(self, since: Cursor) -> Iterator[Page[BacklogItem]]:
+        """Items changed since the cursor, ascending, page by page."""
+        ...
