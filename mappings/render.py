@@ -1,0 +1,93 @@
+"""Render a feedback group as the backlog draft R&D reads: title, customer quotes, labels, revenue."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mappings.feedback import REQUEST_PREFIXES, Member, PriorityWeights, customer_value, prioritise, priority_score
+from mappings.models import Account, BacklogDraft, Feedback
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    labels: tuple[str, ...] = ("customer-feedback",)
+    max_body_chars: int = 30_000  # Jira descriptions stop at 32,767 characters
+    max_quote_chars: int = 600
+    currency: str = "$"
+
+
+def display_title(title: str) -> str:
+    """A clean title: request prefixes ("FR:", "需求：") dropped, whitespace collapsed."""
+    cleaned = re.sub(r"\s+", " ", REQUEST_PREFIXES.sub("", title)).strip()
+    return cleaned or title.strip()
+
+
+def money(amount: float, currency: str = "$") -> str:
+    """Compact money for humans: $950, $12.5k, $1.2M."""
+    if amount >= 1_000_000:
+        return f"{currency}{amount / 1_000_000:.1f}M"
+    if amount >= 1_000:
+        return f"{currency}{amount / 1_000:.1f}k"
+    return f"{currency}{amount:.0f}"
+
+
+def _stable_id(fb: Feedback) -> tuple[int, str]:
+    return (len(fb.id), fb.id)  # numeric ids compare as numbers, others lexically
+
+
+def _distinct_accounts(members: Sequence[Member]) -> dict[str, Account]:
+    accounts: dict[str, Account] = {}
+    for fb, account in members:
+        if account is not None and fb.account_id:
+            accounts[fb.account_id] = account
+    return accounts
+
+
+def _quote(fb: Feedback, account: Account | None, options: RenderOptions) -> str:
+    text = " ".join((fb.body or fb.title).split())
+    if len(text) > options.max_quote_chars:
+        text = text[: options.max_quote_chars - 1].rstrip() + "…"
+    who = account.name if account else "(unknown account)"
+    facts = [account.tier] if account else []
+    if account and account.arr:
+        facts.append(f"ARR {money(account.arr, options.currency)}")
+    facts.append(f"urgency {fb.urgency.value}")
+    by = f", asked by {fb.requested_by}" if fb.requested_by else ""
+    link = f" {fb.url}" if fb.url else ""
+    return f"> {text}\n— {who} ({', '.join(facts)}){by}, {fb.system} #{fb.id}{link}"
+
+
+def render_draft(members: Sequence[Member], weights: PriorityWeights, options: RenderOptions) -> BacklogDraft:
+    """One draft per group. Deterministic: the same members in any order render the same draft."""
+    if not members:
+        raise ValueError("cannot render an empty group")
+    ordered = sorted(members, key=lambda m: _stable_id(m[0]))
+    title = display_title(ordered[0][0].title)[:255]
+    accounts = _distinct_accounts(ordered)
+    total_arr = sum(a.arr for a in accounts.values())
+    open_deals = sum(a.open_deal_value for a in accounts.values())
+    count = len({fb.account_id or f"unknown:{fb.id}" for fb, _ in ordered})
+    score = priority_score(ordered, weights)
+    header = [f"Requested by {count} account{'s' if count != 1 else ''} · ARR {money(total_arr, options.currency)}"]
+    if open_deals:
+        header.append(f"open deals {money(open_deals, options.currency)}")
+    lines = [" · ".join(header), f"Priority score {score:g} (urgency × customer value)", ""]
+    by_value = sorted(ordered, key=lambda m: (-customer_value(m[1], weights), _stable_id(m[0])))
+    body = "\n".join(lines)
+    for shown, (fb, account) in enumerate(by_value):
+        block = "\n\n" + _quote(fb, account, options)
+        remaining = len(by_value) - shown
+        if len(body) + len(block) > options.max_body_chars - 80:
+            body += f"\n\n… and {remaining} more request{'s' if remaining != 1 else ''}"
+            break
+        body += block
+    return BacklogDraft(
+        title=title,
+        body=body,
+        labels=tuple(sorted(set(options.labels))),
+        priority=prioritise(ordered, weights),
+        account_count=count,
+        total_arr=total_arr,
+    )

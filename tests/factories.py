@@ -1,0 +1,41 @@
+"""Builders for neutral records with sensible defaults; override what a test cares about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mappings.models import Account, Feedback, Owner, Urgency
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def make_account(**overrides: Any) -> Account:
+    values: dict[str, Any] = {
+        "system": "hubspot",
+        "id": "c1",
+        "updated_at": T0,
+        "name": "Acme Corp",
+        "owner": Owner(id="o1", email="ana@example.com", name="Ana Owner"),
+        "tier": "enterprise",
+        "arr": 500_000.0,
+    }
+    values.update(overrides)
+    return Account(**values)
+
+
+def make_feedback(n: int = 1, **overrides: Any) -> Feedback:
+    values: dict[str, Any] = {
+        "system": "hubspot",
+        "id": str(n),
+        "updated_at": T0 + timedelta(minutes=n),
+        "url": f"https://crm.example/ticket/{n}",
+        "account_id": "c1",
+        "title": "Export reports to CSV",
+        "body": "We need to export the monthly report to CSV for finance.",
+        "category": "FEATURE_REQUEST",
+        "pipeline": "0",
+        "urgency": Urgency.MEDIUM,
+    }
+    values.update(overrides)
+    return Feedback(**values)
