@@ -18,6 +18,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -122,7 +123,7 @@ def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults
     ]
     app = Starlette(routes=[*admin, *routes])
 
-    @app.middleware("http")
+    # Starlette 1.x dropped the `@app.middleware("http")` decorator; register the same function explicitly
     async def _record_and_misbehave(request: Request, call_next: Handler) -> Response:
         path = request.url.path
         if path.startswith("/_emulator/"):
@@ -139,6 +140,7 @@ def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults
             return Response(b'{"results": [ truncated', 200, media_type="application/json")
         return await call_next(request)
 
+    app.add_middleware(BaseHTTPMiddleware, dispatch=_record_and_misbehave)
     return app
 
 

@@ -206,7 +206,7 @@ class HttpClient:
         """
         safe = idempotent if idempotent is not None else method.upper() != "POST"
         retrying = self._retrying(safe)
-        return retrying(self._send_once, method, path, params, json_body, bucket, allow)  # type: ignore[no-any-return]
+        return retrying(self._send_once, method, path, params, json_body, bucket, allow)
 
     def request_json(
         self,

@@ -1,0 +1,148 @@
+"""The CRM search semantics the HubSpot emulator implements, as pure functions over index entries.
+
+https://developers.hubspot.com/docs/api/crm/search: filterGroups are ORed, filters inside a group are
+ANDed; datetime values are epoch milliseconds; one sort rule; `limit` <= 200; at most 10,000 results
+per query (`after` + `limit` beyond that is a 400); `after` is an offset and is omitted on the last page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+MAX_LIMIT = 200
+RESULT_CAP = 10_000
+MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25
+DATETIME_PROPERTIES = frozenset({"createdate", "hs_lastmodifieddate", "closedate", "hs_timestamp"})
+NUMBER_PROPERTIES = frozenset({"hs_object_id", "annualrevenue", "amount", "numberofemployees"})
+DEFAULT_PROPERTIES: Mapping[str, tuple[str, ...]] = {
+    "companies": ("name", "domain", "createdate", "hs_lastmodifieddate"),
+    "tickets": (
+        "subject",
+        "content",
+        "hs_pipeline",
+        "hs_pipeline_stage",
+        "hs_ticket_category",
+        "hs_ticket_priority",
+    ),
+    "deals": ("dealname", "amount", "dealstage", "pipeline", "closedate"),
+}
+
+Comparable = float | str
+
+
+class SearchError(ValueError):
+    """The request breaks a documented search rule; answered with HTTP 400."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One object as the search index holds it, with typed keys precomputed for filtering and sorting."""
+
+    object_id: str
+    props: dict[str, str | None]
+    keys: dict[str, Comparable]
+
+
+def comparable(name: str, value: Any) -> Comparable | None:
+    """A property value as search compares it: datetimes as epoch ms, numbers as floats, text folded."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if name in DATETIME_PROPERTIES:
+        if text.lstrip("-").isdigit():
+            return float(text)
+        try:
+            return datetime.fromisoformat(text).timestamp() * 1000
+        except ValueError:
+            return None
+    if name in NUMBER_PROPERTIES:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return text.casefold()
+
+
+def index_entry(object_id: str, props: Mapping[str, str | None]) -> Entry:
+    snapshot = dict(props)
+    keys = {n: k for n, v in snapshot.items() if (k := comparable(n, v)) is not None}
+    return Entry(object_id, snapshot, keys)
+
+
+_ORDERED: Mapping[str, Callable[[Any, Any], bool]] = {
+    "EQ": lambda a, b: a == b,
+    "NEQ": lambda a, b: a != b,
+    "GT": lambda a, b: a > b,
+    "GTE": lambda a, b: a >= b,
+    "LT": lambda a, b: a < b,
+    "LTE": lambda a, b: a <= b,
+}
+
+
+def _matches(entry: Entry, flt: Mapping[str, Any]) -> bool:
+    name, operator = str(flt.get("propertyName", "")), str(flt.get("operator", "EQ"))
+    actual = entry.keys.get(name)
+    if operator == "HAS_PROPERTY":
+        return actual is not None
+    if operator == "NOT_HAS_PROPERTY":
+        return actual is None
+    if operator in ("IN", "NOT_IN"):
+        values = {comparable(name, v) for v in flt.get("values") or ()}
+        return (actual in values) == (operator == "IN")
+    if operator == "CONTAINS_TOKEN":
+        return isinstance(actual, str) and str(flt.get("value", "")).casefold().strip("*") in actual
+    compare = _ORDERED.get(operator)
+    if compare is None:
+        raise SearchError(f"Unsupported operator: {operator}")
+    wanted = comparable(name, flt.get("value"))
+    if actual is None or wanted is None:
+        return operator == "NEQ" and actual != wanted
+    if type(actual) is not type(wanted):
+        return False
+    return compare(actual, wanted)
+
+
+def _check_filters(groups: Any) -> list[list[Mapping[str, Any]]]:
+    if not isinstance(groups, list) or len(groups) > MAX_GROUPS:
+        raise SearchError(f"At most {MAX_GROUPS} filterGroups are allowed")
+    out = [list(g.get("filters") or ()) for g in groups if isinstance(g, dict)]
+    if any(len(f) > MAX_FILTERS_PER_GROUP for f in out) or sum(len(f) for f in out) > MAX_FILTERS:
+        raise SearchError(f"At most {MAX_FILTERS_PER_GROUP} filters per group and {MAX_FILTERS} in total")
+    return out
+
+
+def _sort_key(name: str) -> Callable[[Entry], tuple[int, Comparable, int]]:
+    def key(entry: Entry) -> tuple[int, Comparable, int]:
+        value = entry.keys.get(name)
+        # missing values sort last; ties fall back to the object id
+        return (1, 0.0, int(entry.object_id)) if value is None else (0, value, int(entry.object_id))
+
+    return key
+
+
+def run_search(entries: list[Entry], body: Mapping[str, Any]) -> tuple[int, list[Entry], str | None]:
+    """Filter, sort and page; returns (total, this page's entries, next `after` or None)."""
+    try:
+        limit = int(body.get("limit", 10))
+        after = int(body.get("after") or 0)
+    except (TypeError, ValueError) as exc:
+        raise SearchError("limit and after must be integers") from exc
+    if not 0 < limit <= MAX_LIMIT:
+        raise SearchError(f"limit must be between 1 and {MAX_LIMIT}")
+    if after < 0 or after + limit > RESULT_CAP:
+        raise SearchError(
+            f"The offset and limit exceed the maximum of {RESULT_CAP} results for a search query"
+        )
+    groups = _check_filters(body.get("filterGroups") or [])
+    hits = [e for e in entries if not groups or any(all(_matches(e, f) for f in g) for g in groups)]
+    sorts = [s for s in body.get("sorts") or () if isinstance(s, dict)]
+    if sorts:  # HubSpot honours one sort rule
+        rule = sorts[0]
+        hits.sort(key=_sort_key(str(rule.get("propertyName"))), reverse=rule.get("direction") == "DESCENDING")
+    else:
+        hits.sort(key=lambda e: int(e.object_id))
+    end = after + limit
+    return len(hits), hits[after:end], (str(end) if end < len(hits) else None)

@@ -1,0 +1,278 @@
+"""Jira Cloud as a tracker: bulk-create issues with a marker, update the fields we own, pull changes.
+
+Endpoints (REST v3): `POST /rest/api/3/issue/bulk`, `PUT /rest/api/3/issue/{key}`,
+`GET /rest/api/3/search/jql` (enhanced search, `nextPageToken` paging, eventually consistent).
+https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from adapters.errors import AuthError, MalformedResponseError, PermanentError, TransientError
+from adapters.http import HttpClient, RateLimit
+from adapters.jira.records import (
+    DEFAULT_PRIORITY_NAMES,
+    SYSTEM,
+    adf_from_text,
+    element_error_text,
+    sanitise_label,
+    sanitise_labels,
+    to_backlog_item,
+    trim_summary,
+)
+from adapters.paging import Page, Reject, guard_tokens, max_cursor
+from mappings.errors import MappingError
+from mappings.models import BacklogDraft, BacklogItem, Cursor, Priority, WriteResult
+
+# API-token traffic is subject to Jira's burst limits (per tenant, endpoint and method); they are not
+# published as numbers, so stay well under what sites report and let 429 + Retry-After do the rest.
+RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType({"default": RateLimit(rate=10.0, burst=10)})
+
+BULK_LIMIT = 50  # POST /issue/bulk takes at most 50 issueUpdates
+JQL_IN_LIMIT = 50  # markers per `labels in (...)` query, to keep the JQL short
+SEARCH_FIELDS = (
+    "summary",
+    "labels",
+    "status",
+    "priority",
+    "updated",
+    "fixVersions",
+    "resolution",
+    "description",
+)
+_API = "/rest/api/3"
+
+
+@dataclass(frozen=True, slots=True)
+class JiraSettings:
+    project_key: str
+    site_url: str = ""
+    issue_type: str = "Story"
+    priority_names: Mapping[Priority, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITY_NAMES))
+    accounts_field: str | None = None
+    arr_field: str | None = None
+    marker_label_prefix: str = "syncer-"
+    marker_property: str = "syncer.marker"
+    jql_time_zone: str = "UTC"
+    page_size: int = 100
+
+
+class JiraTracker:
+    """TrackerSink + TrackerSource for one Jira Cloud project."""
+
+    system = SYSTEM
+
+    def __init__(self, http: HttpClient, settings: JiraSettings) -> None:
+        self._http, self._settings = http, settings
+        # browse links need the site; fall back to the client's base URL (the same host for API tokens)
+        self._site = (settings.site_url or str(http._client.base_url)).rstrip("/")
+        self._zone = ZoneInfo(settings.jql_time_zone)
+
+    # -- TrackerSink ------------------------------------------------------------------------------
+    def find_by_markers(self, markers: Collection[str]) -> Mapping[str, BacklogItem]:
+        """Items carrying one of the markers' labels, by marker. Search lags writes (eventual consistency)."""
+        wanted = sorted({self._label(m) for m in markers})
+        found: dict[str, BacklogItem] = {}
+        for start in range(0, len(wanted), JQL_IN_LIMIT):
+            chunk = ", ".join(_jql_string(label) for label in wanted[start : start + JQL_IN_LIMIT])
+            jql = f"project = {_jql_string(self._settings.project_key)} AND labels in ({chunk})"
+            for body in self._search(jql):
+                items, _ = self._map_issues(body)
+                found.update((item.marker, item) for item in items if item.marker is not None)
+        return found
+
+    def create_items(self, drafts: Sequence[tuple[str, BacklogDraft]]) -> Sequence[WriteResult]:
+        """Bulk-create in chunks of 50; one WriteResult per draft, in input order, ref = marker."""
+        results: list[WriteResult] = []
+        for start in range(0, len(drafts), BULK_LIMIT):
+            results.extend(self._create_chunk(drafts[start : start + BULK_LIMIT]))
+        return results
+
+    def update_item(self, key: str, draft: BacklogDraft) -> BacklogItem:
+        """Update description, priority and our custom fields; add labels. Never summary/status/versions."""
+        fields: dict[str, Any] = {
+            "description": adf_from_text(draft.body),
+            "priority": {"name": self._settings.priority_names[draft.priority]},
+            **self._custom_fields(draft),
+        }
+        labels = sanitise_labels(draft.labels)
+        body: dict[str, Any] = {"fields": fields}
+        if labels:
+            body["update"] = {"labels": [{"add": label} for label in labels]}
+        response = self._http.request("PUT", f"{_API}/issue/{key}", json_body=body)
+        return self._item(key, draft, labels, None, _server_time(response))
+
+    # -- TrackerSource ----------------------------------------------------------------------------
+    def iter_changed_items(self, since: Cursor) -> Iterator[Page[BacklogItem]]:
+        """Issues updated at or after the cursor's minute, ascending by (updated, key), page by page.
+
+        JQL reads datetimes at minute resolution in the integration user's zone, so the bound is
+        floored to the minute in `jql_time_zone`; the engine's overlap window and dedupe absorb repeats.
+        """
+        floor = since.updated_at.astimezone(self._zone).strftime("%Y/%m/%d %H:%M")
+        jql = (
+            f'project = {_jql_string(self._settings.project_key)} AND updated >= "{floor}"'
+            " ORDER BY updated ASC, key ASC"
+        )
+        for body in self._search(jql):
+            items, rejects = self._map_issues(body)
+            if items or rejects:
+                yield Page(items, cursor=max_cursor(items, None), rejects=rejects)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _search(self, jql: str) -> Iterator[Mapping[str, Any]]:
+        """Raw enhanced-search pages; the last page omits `nextPageToken` (JRACLOUD-92184)."""
+        check = guard_tokens()
+        params: dict[str, Any] = {
+            "jql": jql,
+            "maxResults": self._settings.page_size,
+            "fields": ",".join(SEARCH_FIELDS),
+        }
+        while True:
+            body = self._http.get_json(f"{_API}/search/jql", params=params)
+            if not isinstance(body, Mapping) or not isinstance(body.get("issues"), list):
+                raise MalformedResponseError(
+                    f"jira: search/jql answered without an issues list: {body!r:.200}"
+                )
+            yield body
+            token = body.get("nextPageToken")
+            if body.get("isLast") is True or not token:
+                return
+            check(token)
+            params = {**params, "nextPageToken": token}
+
+    def _map_issues(self, body: Mapping[str, Any]) -> tuple[tuple[BacklogItem, ...], tuple[Reject, ...]]:
+        items: list[BacklogItem] = []
+        rejects: list[Reject] = []
+        for raw in body["issues"]:
+            try:
+                if not isinstance(raw, Mapping):
+                    raise MappingError(f"issue is not an object: {type(raw).__name__}")
+                items.append(
+                    to_backlog_item(
+                        raw, self._site, self._settings.marker_label_prefix, self._settings.priority_names
+                    )
+                )
+            except MappingError as exc:
+                ident = str(raw.get("key") or raw.get("id") or "?") if isinstance(raw, Mapping) else "?"
+                rejects.append(Reject(ident, str(exc), json.dumps(raw, default=str)[:4000]))
+        return tuple(items), tuple(rejects)
+
+    def _create_chunk(self, chunk: Sequence[tuple[str, BacklogDraft]]) -> list[WriteResult]:
+        body = {"issueUpdates": [self._issue_update(marker, draft) for marker, draft in chunk]}
+        try:
+            # 201 when at least one issue was created; 400 (same body shape) when all were rejected
+            response = self._http.request("POST", f"{_API}/issue/bulk", json_body=body, allow=(400,))
+        except AuthError:
+            raise
+        except (TransientError, PermanentError) as exc:
+            # a failed or ambiguous bulk call: report it per element; the engine adopts by marker later
+            return [WriteResult(ref=marker, error=f"bulk create failed: {exc}") for marker, _ in chunk]
+        created, failed = _bulk_outcome(response, len(chunk))
+        stamp = _server_time(response)
+        results: list[WriteResult] = []
+        successes = iter(created)
+        for index, (marker, draft) in enumerate(chunk):
+            if index in failed:
+                results.append(WriteResult(ref=marker, error=failed[index]))
+                continue
+            issue = next(successes, None)
+            if issue is None:
+                results.append(
+                    WriteResult(ref=marker, error="bulk create returned no issue for this element")
+                )
+                continue
+            labels = (*sanitise_labels(draft.labels), self._label(marker))
+            item = self._item(str(issue["key"]), draft, sanitise_labels(labels), marker, stamp)
+            results.append(WriteResult(ref=marker, item=item))
+        return results
+
+    def _issue_update(self, marker: str, draft: BacklogDraft) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "project": {"key": self._settings.project_key},
+            "summary": trim_summary(draft.title),
+            "description": adf_from_text(draft.body),
+            "issuetype": {"name": self._settings.issue_type},
+            "labels": list(sanitise_labels((*draft.labels, self._label(marker)))),
+            "priority": {"name": self._settings.priority_names[draft.priority]},
+            **self._custom_fields(draft),
+        }
+        return {
+            "fields": fields,
+            "properties": [{"key": self._settings.marker_property, "value": {"marker": marker}}],
+        }
+
+    def _custom_fields(self, draft: BacklogDraft) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if self._settings.accounts_field:
+            fields[self._settings.accounts_field] = draft.account_count
+        if self._settings.arr_field:
+            fields[self._settings.arr_field] = round(draft.total_arr, 2)
+        return fields
+
+    def _label(self, marker: str) -> str:
+        return sanitise_label(self._settings.marker_label_prefix + marker)
+
+    def _item(
+        self, key: str, draft: BacklogDraft, labels: tuple[str, ...], marker: str | None, stamp: datetime
+    ) -> BacklogItem:
+        return BacklogItem(
+            system=SYSTEM,
+            id=key,
+            key=key,
+            updated_at=stamp,
+            url=f"{self._site}/browse/{key}",
+            title=trim_summary(draft.title),
+            body=draft.body,
+            labels=labels,
+            priority=draft.priority,
+            marker=marker,
+        )
+
+
+def _jql_string(value: str) -> str:
+    """A JQL string literal; quoting sidesteps JQL's reserved words and characters."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _server_time(response: httpx.Response) -> datetime:
+    """The vendor's clock (HTTP `Date`), not ours; falls back to now when the header is absent."""
+    header = response.headers.get("Date")
+    if header:
+        try:
+            return parsedate_to_datetime(header).astimezone(UTC)
+        except (TypeError, ValueError):
+            pass
+    return datetime.now(UTC)
+
+
+def _bulk_outcome(response: httpx.Response, size: int) -> tuple[list[Mapping[str, Any]], dict[int, str]]:
+    """(created issues in order, {element index: error text}) from a CreatedIssues body."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedResponseError(
+            f"jira: issue/bulk answered with a non-JSON body: {response.text[:120]}"
+        ) from exc
+    if not isinstance(body, Mapping):
+        raise MalformedResponseError(f"jira: issue/bulk answered with {type(body).__name__}")
+    failed: dict[int, str] = {}
+    for error in body.get("errors") or ():
+        index = error.get("failedElementNumber") if isinstance(error, Mapping) else None
+        if isinstance(index, int) and 0 <= index < size:
+            failed[index] = element_error_text(error.get("elementErrors"))
+    created = [issue for issue in body.get("issues") or () if isinstance(issue, Mapping) and issue.get("key")]
+    if response.status_code == 400 and not failed:
+        # a 400 that is not a per-element report (e.g. a malformed request): the whole call was refused
+        raise PermanentError(f"jira: issue/bulk refused: {element_error_text(body)}", 400)
+    return created, failed

@@ -1,0 +1,484 @@
+"""A Jira Cloud emulator: the REST v2/v3 endpoints the adapter and the `jira` SDK use, faithful to the docs.
+
+Faithful where it matters for sync: enhanced search with `nextPageToken` (omitted on the last page),
+page-size caps, an eventually consistent index (`search_lag_s`, `reconcileIssues`), minute-resolution
+JQL datetimes, bulk create of at most 50 with partial failure, ADF descriptions, burst rate limits.
+https://developer.atlassian.com/cloud/jira/platform/rest/v3/
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapters.emulation import Faults, RequestLog, SlidingWindow, emulator_app
+from adapters.jira.emulator_fields import (
+    FIELDS,
+    ISSUE_TYPES,
+    PROJECT_ID,
+    apply_update,
+    error_body,
+    render_issue,
+    render_version,
+    set_fields,
+    stamp,
+)
+from adapters.jira.jql import JqlError, parse_jql
+
+_API = "/rest/api/{v}"
+
+
+@dataclass
+class EmuIssue:
+    id: int
+    key: str
+    project: str
+    created_ms: int
+    updated_ms: int
+    summary: str = ""
+    description: dict[str, Any] | None = None
+    issuetype: str = "Story"
+    labels: list[str] = field(default_factory=list)
+    priority: str = "Medium"
+    custom: dict[str, Any] = field(default_factory=dict)
+    status: str = "To Do"
+    resolution: str | None = None
+    fix_versions: list[int] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EmuVersion:
+    id: int
+    name: str
+    description: str = ""
+    release_date: str | None = None
+    start_date: str | None = None
+    released: bool = False
+    archived: bool = False
+
+
+class JiraEmulator:
+    """One Jira Cloud site with one project; state lives in memory, guarded by a lock."""
+
+    def __init__(
+        self,
+        *,
+        email: str = "bot@example.com",
+        token: str = "demo-token",  # noqa: S107 - the emulator's fixed demo credential
+        project_key: str = "PROD",
+        clock: Callable[[], float] = time.time,
+        search_lag_s: float = 0.0,
+        burst_per_second: int = 100,
+    ) -> None:
+        self._auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
+        self.project_key, self.clock, self.search_lag_s = project_key, clock, search_lag_s
+        self.log, self.faults = RequestLog(), Faults()
+        self.window = SlidingWindow(burst_per_second, 1.0)  # real time: the burst limit is wall-clock
+        self.reject_bulk_elements: set[int] = set()  # fault knob: bulk element indices to refuse
+        self._lock = threading.Lock()
+        self._issues: dict[str, EmuIssue] = {}
+        self._index: dict[str, list[tuple[float, EmuIssue]]] = {}  # key -> (visible from, snapshot)
+        self.versions: dict[int, EmuVersion] = {}
+        self._next_issue, self._next_version = 10001, 10000
+        self.app: Starlette = emulator_app("jira", self._routes(), self.log, self.faults)
+
+    # -- test helpers -----------------------------------------------------------------------------
+    def seed_demo(self, seed: int = 7) -> None:
+        """Three versions: one scheduled, one without a date, one unscheduled; no issues."""
+        today = datetime.fromtimestamp(self.clock(), UTC).date()
+        with self._lock:
+            self._add_version("2.4", release_date=(today + timedelta(days=14 + seed % 7)).isoformat())
+            self._add_version("2.5", description="Next minor")
+            self._add_version("3.0 (unscheduled)", description="Ideas")
+
+    def issues(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [self._render(i, "http://emulator", "3", None) for i in self._issues.values()]
+
+    def issue(self, key: str) -> dict[str, Any]:
+        with self._lock:
+            return self._render(self._issues[key], "http://emulator", "3", None)
+
+    def transition(self, key: str, status: str, resolution: str | None = None) -> None:
+        if status not in ("To Do", "In Progress", "Done"):
+            raise ValueError(f"unknown status {status!r}")
+        with self._lock:
+            issue = self._issues[key]
+            issue.status = status
+            issue.resolution = (resolution or "Done") if status == "Done" else None
+            self._touch(issue)
+
+    def set_fix_version(self, key: str, version_name: str) -> None:
+        with self._lock:
+            version = next(v for v in self.versions.values() if v.name == version_name)
+            issue = self._issues[key]
+            issue.fix_versions = [version.id]
+            self._touch(issue)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _touch(self, issue: EmuIssue) -> None:
+        """Every write bumps `updated` and is indexed for search only after the lag."""
+        issue.updated_ms = max(self._now_ms(), issue.updated_ms)
+        snapshots = self._index.setdefault(issue.key, [])
+        snapshots.append((self.clock() + self.search_lag_s, copy.deepcopy(issue)))
+
+    def _searchable(self, reconcile: set[int]) -> list[EmuIssue]:
+        now, out = self.clock(), []
+        for key, snapshots in self._index.items():
+            live = self._issues[key]
+            if live.id in reconcile:
+                out.append(live)
+                continue
+            visible = [snap for at, snap in snapshots if at <= now]
+            if visible:
+                out.append(visible[-1])
+                self._index[key] = [(at, s) for at, s in snapshots if at > now or s is visible[-1]]
+        return out
+
+    def _add_version(self, name: str, **attrs: Any) -> EmuVersion:
+        version = EmuVersion(self._next_version, name, **attrs)
+        self.versions[version.id] = version
+        self._next_version += 1
+        return version
+
+    def _render(self, issue: EmuIssue, base: str, v: str, wanted: set[str] | None) -> dict[str, Any]:
+        return render_issue(issue, self.versions, base=base, v=v, wanted=wanted, project_id=PROJECT_ID)
+
+    def _find(self, key_or_id: str) -> EmuIssue | None:
+        hit = self._issues.get(key_or_id.upper())
+        return hit or next((i for i in self._issues.values() if str(i.id) == key_or_id), None)
+
+    def _endpoint(self, handler: Callable[[Request, Any], Response]) -> Callable[[Request], Any]:
+        async def run(request: Request) -> Response:
+            wait = self.window.hit()
+            if wait is not None:
+                return _throttled(self.window.limit, wait)
+            if request.headers.get("authorization") != self._auth:
+                return error_body(
+                    401, ["You are not authenticated. Authentication required to perform this operation."]
+                )
+            if request.path_params.get("v") not in ("2", "3", "latest"):
+                return error_body(404, ["No REST API version found."])
+            raw = await request.body()
+            try:
+                body = json.loads(raw) if raw else None
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return error_body(400, ["Unexpected character in the request body: not valid JSON."])
+            with self._lock:
+                return handler(request, body)
+
+        return run
+
+    def _routes(self) -> list[Route]:
+        table: list[tuple[str, Callable[[Request, Any], Response], list[str]]] = [
+            ("/serverInfo", self._server_info, ["GET"]),
+            ("/field", self._fields, ["GET"]),
+            ("/project/{key}", self._project, ["GET"]),
+            ("/project/{key}/versions", self._versions, ["GET"]),
+            ("/version", self._create_version, ["POST"]),
+            ("/version/{id}", self._version, ["GET", "PUT"]),
+            ("/issue/bulk", self._create_bulk, ["POST"]),
+            ("/issue", self._create_one, ["POST"]),
+            ("/issue/{key}", self._issue, ["GET", "PUT"]),
+            ("/issue/{key}/properties/{prop}", self._property, ["GET", "PUT"]),
+            ("/search/jql", self._search, ["GET", "POST"]),
+        ]
+        return [Route(_API + path, self._endpoint(fn), methods=methods) for path, fn, methods in table]
+
+    # -- metadata ---------------------------------------------------------------------------------
+    def _server_info(self, request: Request, body: Any) -> Response:
+        base = _base(request)
+        info: dict[str, Any] = {"baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT"}
+        info |= {"versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "buildNumber": 100_000}
+        info |= {"serverTime": stamp(self._now_ms()), "scmInfo": "emulator", "serverTitle": "Jira"}
+        return JSONResponse(info)
+
+    def _fields(self, request: Request, body: Any) -> Response:
+        return JSONResponse(FIELDS)
+
+    def _project(self, request: Request, body: Any) -> Response:
+        key = request.path_params["key"]
+        if key.upper() != self.project_key and key != str(PROJECT_ID):
+            return error_body(404, [f"No project could be found with key '{key}'."])
+        base, v = _base(request), request.path_params["v"]
+        versions = [render_version(x, base, v, PROJECT_ID, self.clock()) for x in self.versions.values()]
+        project: dict[str, Any] = {"self": f"{base}/rest/api/{v}/project/{PROJECT_ID}", "id": str(PROJECT_ID)}
+        project |= {
+            "key": self.project_key,
+            "name": f"{self.project_key} product",
+            "projectTypeKey": "software",
+        }
+        project |= {"simplified": False, "style": "classic", "issueTypes": ISSUE_TYPES, "versions": versions}
+        return JSONResponse(project)
+
+    # -- versions ---------------------------------------------------------------------------------
+    def _versions(self, request: Request, body: Any) -> Response:
+        if request.path_params["key"].upper() not in (self.project_key, str(PROJECT_ID)):
+            return error_body(404, [f"No project could be found with key '{request.path_params['key']}'."])
+        base, v = _base(request), request.path_params["v"]
+        return JSONResponse(
+            [render_version(x, base, v, PROJECT_ID, self.clock()) for x in self.versions.values()]
+        )
+
+    def _create_version(self, request: Request, body: Any) -> Response:
+        body = body if isinstance(body, dict) else {}
+        project = str(body.get("projectId", body.get("project", "")))
+        if project.upper() not in (self.project_key, str(PROJECT_ID)):
+            return error_body(400, errors={"project": "Project must be specified to create a version."})
+        if "released" in body:
+            return error_body(400, errors={"released": "A version cannot be released when it is created."})
+        version = self._add_version(str(body.get("name") or ""))
+        problem = self._edit_version(version, body)
+        if problem:
+            del self.versions[version.id]
+            return problem
+        return JSONResponse(self._version_json(request, version), 201)
+
+    def _version(self, request: Request, body: Any) -> Response:
+        version = (
+            self.versions.get(int(request.path_params["id"])) if request.path_params["id"].isdigit() else None
+        )
+        if version is None:
+            return error_body(404, [f"Could not find version for id '{request.path_params['id']}'"])
+        if request.method == "PUT":
+            candidate = copy.copy(version)
+            problem = self._edit_version(candidate, body if isinstance(body, dict) else {})
+            if problem:
+                return problem
+            self.versions[version.id] = version = candidate
+        return JSONResponse(self._version_json(request, version))
+
+    def _version_json(self, request: Request, version: EmuVersion) -> dict[str, Any]:
+        return render_version(version, _base(request), request.path_params["v"], PROJECT_ID, self.clock())
+
+    def _edit_version(self, version: EmuVersion, body: dict[str, Any]) -> Response | None:
+        if "name" in body:
+            name = str(body["name"] or "").strip()
+            if not name or len(name) > 255:
+                return error_body(400, errors={"name": "You must specify a valid version name"})
+            if any(v.name == name and v.id != version.id for v in self.versions.values()):
+                return error_body(
+                    400, errors={"name": "A version with this name already exists in this project."}
+                )
+            version.name = name
+        for attr, key in (("release_date", "releaseDate"), ("start_date", "startDate")):
+            if key in body:
+                value = body[key]
+                if value is not None and not _is_date(value):
+                    return error_body(400, errors={key: "The date must be in the format yyyy-mm-dd."})
+                setattr(version, attr, value)
+        for attr in ("released", "archived"):
+            if attr in body:
+                setattr(version, attr, bool(body[attr]))
+        if "description" in body:
+            version.description = str(body["description"] or "")
+        return None
+
+    # -- issues -----------------------------------------------------------------------------------
+    def _create(self, data: Any, v: str) -> tuple[EmuIssue | None, dict[str, str]]:
+        if not isinstance(data, dict) or not isinstance(data.get("fields"), dict):
+            return None, {"fields": "Field 'fields' is required."}
+        now = self._now_ms()
+        issue = EmuIssue(self._next_issue, "", self.project_key, now, now)
+        errors = set_fields(issue, data["fields"], v, self.versions, creating=True)
+        props = data.get("properties") or []
+        if not isinstance(props, list) or any(not isinstance(p, dict) or not p.get("key") for p in props):
+            errors["properties"] = "Properties must be a list of key/value objects."
+        if errors:
+            return None, errors
+        issue.properties = {str(p["key"]): p.get("value") for p in props}
+        self._next_issue += 1
+        issue.key = f"{self.project_key}-{len(self._issues) + 1}"
+        self._issues[issue.key] = issue
+        self._touch(issue)
+        return issue, {}
+
+    def _created_ref(self, request: Request, issue: EmuIssue) -> dict[str, Any]:
+        base, v = _base(request), request.path_params["v"]
+        return {"id": str(issue.id), "key": issue.key, "self": f"{base}/rest/api/{v}/issue/{issue.id}"}
+
+    def _create_one(self, request: Request, body: Any) -> Response:
+        issue, errors = self._create(body, request.path_params["v"])
+        if issue is None:
+            return error_body(400, errors=errors)
+        return JSONResponse(self._created_ref(request, issue), 201)
+
+    def _create_bulk(self, request: Request, body: Any) -> Response:
+        updates = body.get("issueUpdates") if isinstance(body, dict) else None
+        if not isinstance(updates, list):
+            return error_body(400, ["Field 'issueUpdates' is required."])
+        if len(updates) > 50:
+            return error_body(
+                400, ["The number of issues in the bulk create request exceeds the limit of 50."]
+            )
+        created: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for index, data in enumerate(updates):
+            if index in self.reject_bulk_elements:
+                issue, errors = None, {"summary": "Rejected by the emulator's fault knob."}
+            else:
+                issue, errors = self._create(data, request.path_params["v"])
+            if issue is None:
+                element = {"errorMessages": [], "errors": errors}
+                failed.append({"status": 400, "elementErrors": element, "failedElementNumber": index})
+            else:
+                created.append(self._created_ref(request, issue))
+        # 201 if any issue was created, 400 (same body) if none was
+        return JSONResponse({"issues": created, "errors": failed}, 201 if created or not updates else 400)
+
+    def _issue(self, request: Request, body: Any) -> Response:
+        issue = self._find(request.path_params["key"])
+        if issue is None:
+            return error_body(404, ["Issue does not exist or you do not have permission to see it."])
+        v = request.path_params["v"]
+        if request.method == "GET":
+            wanted = _wanted(request.query_params.getlist("fields"), default_all=True)
+            out = self._render(issue, _base(request), v, wanted)
+            if request.query_params.get("properties"):
+                names = request.query_params["properties"].split(",")
+                out["properties"] = {
+                    k: val for k, val in issue.properties.items() if "*all" in names or k in names
+                }
+            return JSONResponse(out)
+        candidate = copy.deepcopy(issue)
+        errors = apply_update(candidate, body if isinstance(body, dict) else {}, v, self.versions)
+        if errors:
+            return error_body(400, errors=errors)
+        self._issues[issue.key] = candidate
+        self._touch(candidate)
+        return Response(status_code=204)
+
+    def _property(self, request: Request, body: Any) -> Response:
+        issue, prop = self._find(request.path_params["key"]), request.path_params["prop"]
+        if issue is None:
+            return error_body(404, ["Issue does not exist or you do not have permission to see it."])
+        if request.method == "PUT":
+            if len(prop) > 255 or len(json.dumps(body)) > 32_768:
+                return error_body(400, ["The property key or value is too long."])
+            existed = prop in issue.properties
+            issue.properties[prop] = body  # entity properties do not bump `updated`
+            return Response(status_code=200 if existed else 201)
+        if prop not in issue.properties:
+            return error_body(404, [f"The property with key '{prop}' does not exist."])
+        return JSONResponse({"key": prop, "value": issue.properties[prop]})
+
+    # -- search -----------------------------------------------------------------------------------
+    def _search(self, request: Request, body: Any) -> Response:
+        args = _search_args(request, body)
+        if isinstance(args, Response):
+            return args
+        jql, token, max_results, fields, reconcile = args
+        try:
+            query = parse_jql(jql, UTC)  # the emulated integration user's profile zone is UTC
+        except JqlError as exc:
+            return error_body(400, [str(exc)])
+        if len(reconcile) > 50:
+            return error_body(400, ["reconcileIssues accepts at most 50 issue ids."])
+        wanted = _wanted(fields, default_all=False)
+        ids_only = wanted is not None and wanted <= {"id", "key"}
+        limit = max(1, min(max_results or 50, 5000 if ids_only else 100))
+        digest = hashlib.sha1(jql.encode()).hexdigest()[:12]  # noqa: S324 - an identifier, not security
+        offset = _read_token(token, digest) if token else 0
+        if offset is None:
+            return error_body(400, ["The provided next page token is invalid or expired."])
+        records = [
+            {"project": i.project, "key": i.key, "labels": i.labels, "updated": i.updated_ms,
+             "created": i.created_ms, "issue": i}
+            for i in self._searchable(reconcile)
+        ]  # fmt: skip
+        hits = query.sort([r for r in records if query.matches(r)])
+        page = hits[offset : offset + limit]
+        base, v = _base(request), request.path_params["v"]
+        out: dict[str, Any] = {"issues": [self._render(r["issue"], base, v, wanted) for r in page]}
+        if offset + limit < len(hits):
+            out["nextPageToken"] = _make_token(offset + limit, digest)
+        out["isLast"] = "nextPageToken" not in out
+        return JSONResponse(out)
+
+
+def _search_args(
+    request: Request, body: Any
+) -> tuple[str, str | None, int | None, list[str], set[int]] | Response:
+    if request.method == "POST":
+        data = body if isinstance(body, dict) else {}
+        jql, token, size = data.get("jql", ""), data.get("nextPageToken"), data.get("maxResults")
+        fields = [str(f) for f in data.get("fields") or []]
+        reconcile_raw = [str(x) for x in data.get("reconcileIssues") or []]
+    else:
+        q = request.query_params
+        jql, token, size = q.get("jql", ""), q.get("nextPageToken"), q.get("maxResults")
+        fields = q.getlist("fields")
+        reconcile_raw = [x for item in q.getlist("reconcileIssues") for x in item.split(",") if x]
+    try:
+        max_results = int(size) if size is not None else None
+        reconcile = {int(x) for x in reconcile_raw}
+    except ValueError:
+        return error_body(400, ["maxResults and reconcileIssues must be integers."])
+    return str(jql), token, max_results, fields, reconcile
+
+
+def _wanted(values: list[str], *, default_all: bool) -> set[str] | None:
+    """None means every field; otherwise the set of field ids asked for (`-x` removes, `*all` adds all)."""
+    names = {n.strip() for value in values for n in value.split(",") if n.strip()}
+    if not names:
+        return None if default_all else {"id", "key"}
+    if names & {"*all", "*navigable"}:
+        return None
+    return {n for n in names if not n.startswith("-")}
+
+
+def _make_token(offset: int, digest: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset, "q": digest}).encode()).decode().rstrip("=")
+
+
+def _read_token(token: str, digest: str) -> int | None:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("q") != digest or not isinstance(data.get("o"), int):
+        return None
+    return int(data["o"])
+
+
+def _throttled(limit: int, wait: float) -> Response:
+    reset = datetime.now(UTC) + timedelta(seconds=wait)
+    headers = {
+        "Retry-After": str(max(1, math.ceil(wait))),
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "RateLimit-Reason": "jira-burst-based",
+    }
+    return JSONResponse({"errorMessages": ["Rate limit exceeded."], "errors": {}}, 429, headers=headers)
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        datetime.strptime(str(value), "%Y-%m-%d")  # noqa: DTZ007 - a calendar date, no zone
+    except ValueError:
+        return False
+    return True

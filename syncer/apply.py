@@ -1,0 +1,187 @@
+"""Plan and apply phase: pending feedback groups become backlog creates/updates, then write-back.
+
+Creates follow the intent protocol: the intent (keyed by the group's deterministic marker) is
+committed before the remote call and completed after it. A later run that finds an unfinished
+intent looks the marker up remotely and adopts what it finds instead of creating a second item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from adapters.errors import PermanentError
+from mappings.feedback import Member, PriorityWeights
+from mappings.models import BacklogDraft, BacklogItem, FeedbackLink
+from mappings.render import RenderOptions, render_draft
+from syncer.counts import PassCounts
+from syncer.ports import CrmSink, TrackerSink
+from syncer.records import draft_hash, from_payload, marker_for
+from syncer.state import Link, StateStore, StoredFeedback, Unit
+
+log = structlog.get_logger("syncer.apply")
+
+CREATE_BATCH = 50  # the tracker adapter may chunk further; intents are recorded per batch
+GROUP_PAGE = 200
+WRITEBACK_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedGroup:
+    key: str
+    marker: str
+    draft: BacklogDraft
+    draft_hash: str
+    link: Link | None
+
+
+class Apply:
+    def __init__(
+        self,
+        org: str,
+        store: StateStore,
+        tracker: TrackerSink,
+        crm: CrmSink,
+        *,
+        weights: PriorityWeights,
+        options: RenderOptions,
+        adopt_grace: timedelta,
+        clock: Callable[[], datetime],
+        counts: PassCounts,
+    ) -> None:
+        self._org, self._store, self._tracker, self._crm = org, store, tracker, crm
+        self._weights, self._options, self._grace, self._clock = weights, options, adopt_grace, clock
+        self._counts = counts
+
+    # -- groups -------------------------------------------------------------------------------------
+    def apply_groups(self) -> None:
+        after = ""
+        while True:
+            with self._store.unit() as unit:
+                keys = unit.pending_groups(self._org, after=after, limit=GROUP_PAGE)
+                if not keys:
+                    return
+                members = unit.group_members(self._org, keys)
+                links = unit.get_links(self._org, keys)
+            after = keys[-1]
+            plans = [self._plan(k, members[k], links.get(k)) for k in keys if members[k]]
+            self._counts.groups_planned += len(plans)
+            unchanged = [p.key for p in plans if p.link is not None and p.link.draft_hash == p.draft_hash]
+            if unchanged:
+                with self._store.unit() as unit:
+                    unit.clear_pending(self._org, unchanged)
+            self._create([p for p in plans if p.link is None])
+            self._update([p for p in plans if p.link is not None and p.link.draft_hash != p.draft_hash])
+
+    def _plan(self, key: str, stored: Sequence[StoredFeedback], link: Link | None) -> PlannedGroup:
+        members: list[Member] = [from_payload(s.payload) for s in stored]
+        draft = render_draft(members, self._weights, self._options)
+        return PlannedGroup(key, marker_for(self._org, key), draft, draft_hash(draft), link)
+
+    def _create(self, plans: list[PlannedGroup]) -> None:
+        for start in range(0, len(plans), CREATE_BATCH):
+            batch = self._adopt_or_defer(plans[start : start + CREATE_BATCH])
+            if not batch:
+                continue
+            with self._store.unit() as unit:
+                unit.record_intents(self._org, "create_item", {p.marker: p.key for p in batch})
+            results = self._tracker.create_items([(p.marker, p.draft) for p in batch])
+            done, failed = [], {}
+            for plan, result in zip(batch, results, strict=True):
+                if result.item is not None:
+                    done.append((plan, result.item))
+                else:
+                    failed[plan.marker] = (plan, result.error or "refused")
+            with self._store.unit() as unit:
+                self._save(unit, done)
+                unit.mark_applied(self._org, {p.marker: item.key for p, item in done})
+                unit.mark_applied(self._org, {m: err for m, (_, err) in failed.items()}, state="failed")
+                for plan, error in failed.values():
+                    self._counts.dead_letters += unit.dead_letter(
+                        self._org, self._tracker.system, plan.key, "create",
+                        f"{self._tracker.system} refused the item: {error}", plan.draft.title,
+                    )
+            self._counts.items_created += len(done)
+            log.info("items.created", count=len(done), failed=len(failed))
+
+    def _adopt_or_defer(self, batch: list[PlannedGroup]) -> list[PlannedGroup]:
+        """Handle groups whose earlier create may have happened remotely (crash before we saved it)."""
+        with self._store.unit() as unit:
+            unfinished = unit.pending_intents(self._org, [p.marker for p in batch])
+        if not unfinished:
+            return batch
+        found = self._tracker.find_by_markers(list(unfinished))
+        adopted = [(p, found[p.marker]) for p in batch if p.marker in found]
+        if adopted:
+            for plan, item in adopted:  # bring the adopted item up to date with the current draft
+                self._tracker.update_item(item.key, plan.draft)
+            with self._store.unit() as unit:
+                self._save(unit, adopted)
+                unit.mark_applied(self._org, {p.marker: item.key for p, item in adopted})
+            self._counts.items_adopted += len(adopted)
+            log.warning("items.adopted", count=len(adopted), keys=[i.key for _, i in adopted])
+        now = self._clock()
+        keep: list[PlannedGroup] = []
+        for plan in batch:
+            if plan.marker in found:
+                continue
+            started = unfinished.get(plan.marker)
+            if started is not None and now - started < self._grace:
+                self._counts.items_deferred += 1  # the tracker's search may not show it yet: next run
+                continue
+            keep.append(plan)
+        return keep
+
+    def _update(self, plans: list[PlannedGroup]) -> None:
+        for plan in plans:
+            assert plan.link is not None
+            try:
+                item = self._tracker.update_item(plan.link.item_key, plan.draft)
+            except PermanentError as exc:  # e.g. the item was deleted in the tracker: tell, go on
+                with self._store.unit() as unit:
+                    self._counts.dead_letters += unit.dead_letter(
+                        self._org, self._tracker.system, plan.key, "update", str(exc), plan.link.item_key
+                    )
+                continue
+            with self._store.unit() as unit:
+                self._save(unit, [(plan, item)])
+            self._counts.items_updated += 1
+
+    def _save(self, unit: Unit, done: Sequence[tuple[PlannedGroup, BacklogItem]]) -> None:
+        links = [
+            Link(
+                group_key=p.key, marker=p.marker, tracker=self._tracker.system, item_key=item.key,
+                item_url=item.url, draft_hash=p.draft_hash, title=p.draft.title,
+                account_count=p.draft.account_count, total_arr=p.draft.total_arr, priority=p.draft.priority.value,
+            )
+            for p, item in done
+        ]
+        unit.save_links(self._org, links)
+        unit.clear_pending(self._org, [p.key for p, _ in done])
+
+    # -- write-back ---------------------------------------------------------------------------------
+    def write_back(self) -> None:
+        """Show each feedback record its backlog item's key and link in the CRM (batched)."""
+        after = ""
+        while True:
+            with self._store.unit() as unit:
+                due = unit.unlinked_feedback(self._org, after=after, limit=WRITEBACK_PAGE)
+            if not due:
+                return
+            after = due[-1][0].record_id
+            links = [FeedbackLink(feedback_id=f.record_id, backlog_key=link.item_key, backlog_url=link.item_url)
+                     for f, link in due]
+            results = self._crm.link_feedback(links)
+            ok = {r.ref: link.backlog_key for r, link in zip(results, links, strict=True) if r.ok}
+            with self._store.unit() as unit:
+                unit.set_written_keys(self._org, self._crm.system, ok)
+                for result in results:
+                    if not result.ok:
+                        self._counts.dead_letters += unit.dead_letter(
+                            self._org, self._crm.system, result.ref, "writeback", result.error or "refused"
+                        )
+            self._counts.links_written += len(ok)
+

@@ -1,0 +1,214 @@
+"""The `syncer` command line (typer + rich). Exit codes: 0 ok, 1 finished with failures, 2 bad usage/config."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from syncer.config import find_org_config, iter_config_files, load_org_config
+from syncer.counts import PassCounts
+from syncer.errors import ConfigError
+from syncer.logging import configure_logging
+from syncer.settings import ServiceSettings
+from syncer.views import dead_letters_table, items_table, passes_table, runs_table
+
+app = typer.Typer(
+    name="syncer",
+    help="Customer feedback in the CRM becomes backlog items in the tracker; milestones come back to sales.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigDir = Annotated[Path | None, typer.Option("--config-dir", "-c", help="Directory of org YAML files "
+                                                "[env SYNCER_CONFIG_DIR, default ./orgs]")]
+Org = Annotated[str, typer.Option("--org", "-o", help="Org name (its config is CONFIG_DIR/ORG.yaml)")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables")]
+
+
+def _settings() -> ServiceSettings:
+    settings = ServiceSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _fail_config(exc: ConfigError) -> typer.Exit:
+    err.print(f"[red]config error[/red] {exc}", markup=True, highlight=False)
+    return typer.Exit(2)
+
+
+def _finish(passes: list[PassCounts], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"passes": [p.public() for p in passes]}) + "\n")
+    else:
+        out.print(passes_table(passes))
+        for p in passes:
+            for e in p.errors:
+                err.print(f"[red]error[/red] {e}\nThe next run resumes where this one stopped.", highlight=False)
+        if any(p.dead_letters for p in passes):
+            out.print("Some records could not be synced: see [bold]syncer status --org ...[/bold] for the reasons.")
+    if any(p.failed for p in passes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(config_dir: Annotated[Path, typer.Argument(help="Directory of org YAML files")]) -> None:
+    """Check every org config in a directory; exit 2 naming the file, key and fix of the first problem."""
+    _settings()
+    problems = 0
+    try:
+        files = list(iter_config_files(config_dir))
+    except ConfigError as exc:
+        raise _fail_config(exc) from exc
+    for path in files:
+        try:
+            config = load_org_config(path)
+            out.print(f"[green]ok[/green]  {path}  ({config.crm.system} -> {config.tracker.system})")
+        except ConfigError as exc:
+            problems += 1
+            err.print(f"[red]bad[/red] {exc}", highlight=False)
+    if not files:
+        err.print(f"no *.yaml files in {config_dir}")
+        raise typer.Exit(2)
+    if problems:
+        raise typer.Exit(2)
+
+
+def _one_pass(org: str, config_dir: Path | None, as_json: bool, name: str, since: datetime | None) -> None:
+    from syncer.service import open_store, run_org
+
+    settings = _settings()
+    try:
+        config = find_org_config(config_dir or settings.config_dir, org)
+        store = open_store(settings.database)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} records"),
+                      TimeElapsedColumn(), console=err, transient=True, disable=as_json) as progress:
+            task = progress.add_task(f"{name} {org}: pulling feedback", total=None)
+            counts = run_org(config, store, name, since=since,
+                             on_progress=lambda _stage, n: progress.advance(task, n))
+    except ConfigError as exc:
+        raise _fail_config(exc) from exc
+    _finish([counts], as_json)
+
+
+@app.command()
+def run(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> None:
+    """One sync pass for one org: pull changed feedback, create/update backlog items, write links back."""
+    _one_pass(org, config_dir, as_json, "run", None)
+
+
+@app.command()
+def backfill(
+    org: Org,
+    since: Annotated[datetime, typer.Option(help="Re-read feedback changed since this date (UTC)",
+                                            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])],
+    config_dir: ConfigDir = None,
+    as_json: Json = False,
+) -> None:
+    """Re-read history since a date (resumable: a second call continues from its checkpoint)."""
+    _one_pass(org, config_dir, as_json, "backfill", since.replace(tzinfo=UTC))
+
+
+@app.command()
+def status(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> None:
+    """What the state store knows about an org: recent runs, backlog items, open dead letters."""
+    from syncer.service import open_store
+
+    settings = _settings()
+    store = open_store(settings.database)
+    with store.unit() as unit:
+        runs, top = unit.recent_runs(org, 10), unit.top_links(org, 10)
+        letters, n_links = unit.open_dead_letters(org, 50), unit.count_links(org)
+        n_letters, pending = unit.count_open_dead_letters(org), unit.pending_group_count(org)
+        cursor = unit.get_cursor(org, "feedback")
+    if as_json:
+        sys.stdout.write(json.dumps({
+            "org": org, "backlog_items": n_links, "dead_letters": n_letters, "pending_groups": pending,
+            "cursor": cursor.to_str() if cursor else None,
+            "runs": [{"kind": r.kind, "status": r.status, "started_at": r.started_at.isoformat(), **r.counts}
+                     for r in runs],
+        }, default=str) + "\n")
+        return
+    if not runs:
+        out.print(f"No runs recorded for org '{org}' in {settings.database}. Try: syncer run --org {org}")
+        return
+    out.print(f"[bold]{org}[/bold]: {n_links} backlog items linked, {n_letters} open dead letters, "
+              f"{pending} groups waiting, cursor {cursor.to_str() if cursor else '-'}")
+    out.print(runs_table(runs))
+    out.print(items_table(top))
+    if letters:
+        out.print(dead_letters_table(letters))
+
+
+@app.command()
+def emulator(
+    system: Annotated[str, typer.Argument(help="hubspot or jira")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free port)")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated demo data")] = 7,
+    token: Annotated[str, typer.Option(help="Token the emulator accepts")] = "demo-token",
+) -> None:
+    """Run one bundled emulator in the foreground, so a config can point at it (Ctrl-C stops it)."""
+    import time
+
+    from adapters.emulation import ServedApp
+    from adapters.hubspot.emulator import HubSpotEmulator
+    from adapters.jira.emulator import JiraEmulator
+
+    _settings()
+    if system == "hubspot":
+        hub = HubSpotEmulator(token=token)
+        hub.seed_demo(seed)
+        served = ServedApp(hub.app, port=port)
+    elif system == "jira":
+        jira = JiraEmulator(token=token)
+        jira.seed_demo(seed)
+        served = ServedApp(jira.app, port=port)
+    else:
+        err.print(f"unknown system {system!r}: choose hubspot or jira")
+        raise typer.Exit(2)
+    with served:
+        out.print(f"{system} emulator listening on {served.url} (token: {token}); Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            out.print("stopped")
+
+
+@app.command()
+def demo(
+    scenario: Annotated[str, typer.Option(help="CRM-TRACKER pair")] = "hubspot-jira",
+    seed: Annotated[int, typer.Option(help="Seed of the generated data")] = 7,
+    as_json: Json = False,
+) -> None:
+    """Start the bundled emulators, seed them, sync twice, edit one ticket, sync twice more; show it all."""
+    from syncer.demo import SCENARIOS, run_demo
+
+    settings = _settings()
+    if scenario not in SCENARIOS:
+        err.print(f"unknown scenario {scenario!r}; available: {', '.join(SCENARIOS)}")
+        raise typer.Exit(2)
+    if not as_json:
+        out.print(f"Starting the bundled HubSpot and Jira emulators (scenario {scenario}, seed {seed}) ...")
+    result = run_demo(scenario, seed, settings.database_url)
+    if as_json:
+        sys.stdout.write(json.dumps({"passes": [p.public() for p in result.passes]}) + "\n")
+        return
+    out.print(f"Seeded {result.companies} companies and {result.tickets} tickets; synced into Jira project PROD.\n")
+    out.print(passes_table(result.passes))
+    out.print(
+        "first sync: feedback tickets grouped into backlog items (several customers -> one item);\n"
+        "repeat: nothing changed, nothing written; "
+        f"one ticket edited (#{result.edited_ticket}): exactly one Jira issue updated.\n"
+    )
+    out.print(items_table(result.top_items))
+    if result.dead_letters:
+        out.print(dead_letters_table(result.dead_letters, "Dead letters (seeded bad data, as expected)"))

@@ -1,0 +1,112 @@
+"""One pass for one organisation: pull -> map -> plan -> apply -> write back. Knows no vendor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from adapters.errors import SyncError
+from mappings.feedback import FeedbackFilter, PriorityWeights
+from mappings.models import Priority, Urgency
+from mappings.render import RenderOptions
+from syncer.apply import Apply
+from syncer.config import OrgConfig
+from syncer.counts import PassCounts
+from syncer.ingest import Ingest
+from syncer.ports import CrmSink, CrmSource, TrackerSink
+from syncer.state import StateStore
+
+log = structlog.get_logger("syncer.engine")
+
+FEEDBACK_STREAM = "feedback"
+
+
+def weights_from(config: OrgConfig) -> PriorityWeights:
+    p = config.priority
+    thresholds = tuple(
+        sorted(((v, Priority(k)) for k, v in p.thresholds.items()), key=lambda t: t[0], reverse=True)
+    )
+    return PriorityWeights(
+        urgency={Urgency(k): v for k, v in p.urgency.items()},
+        tier={k.casefold(): v for k, v in p.tiers.items()},
+        default_tier_weight=p.default_tier_weight,
+        arr_unit=p.arr_unit,
+        thresholds=thresholds,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    def __init__(
+        self,
+        config: OrgConfig,
+        store: StateStore,
+        crm: CrmSource,
+        crm_sink: CrmSink,
+        tracker: TrackerSink,
+        *,
+        requests: Callable[[], int] = lambda: 0,
+        clock: Callable[[], datetime] = _now,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.config, self._store = config, store
+        self._crm, self._crm_sink, self._tracker = crm, crm_sink, tracker
+        self._requests, self._clock, self._on_progress = requests, clock, on_progress
+
+    def run(self, name: str = "run", *, since: datetime | None = None, until: datetime | None = None) -> PassCounts:
+        """One idempotent pass. `since` (backfill) re-reads from that date on its own cursor stream."""
+        counts = PassCounts(name=name)
+        run_id = uuid.uuid4().hex
+        org = self.config.org
+        structlog.contextvars.bind_contextvars(org=org, run_id=run_id)
+        before = self._requests()
+        with self._store.unit() as unit:
+            unit.start_run(org, run_id, name)
+        status, error = "ok", None
+        try:
+            self._pass(counts, since, until or self._clock())
+        except SyncError as exc:  # vendor failure after retries: state is consistent, next run resumes
+            status, error = "failed", str(exc)
+            counts.errors.append(error)
+            log.error("run.failed", error=error)
+        finally:
+            counts.requests = self._requests() - before
+            with self._store.unit() as unit:
+                final = status if status == "failed" or not counts.dead_letters else "partial"
+                unit.finish_run(run_id, final, counts.as_dict(), error)
+            structlog.contextvars.unbind_contextvars("org", "run_id")
+        log.info("run.finished", **counts.public(), status=status)
+        return counts
+
+    def _pass(self, counts: PassCounts, since: datetime | None, until: datetime) -> None:
+        cfg = self.config
+        stream = FEEDBACK_STREAM if since is None else f"backfill:{since.date().isoformat()}"
+        ingest = Ingest(
+            cfg.org,
+            self._store,
+            self._crm,
+            FeedbackFilter(**cfg.crm.feedback.model_dump()),
+            require_account=cfg.sync.require_account,
+            counts=counts,
+            on_page=(lambda n: self._on_progress("pull", n)) if self._on_progress else None,
+        )
+        ingest.run(stream, since, timedelta(seconds=cfg.crm.overlap_seconds), until)
+        apply = Apply(
+            cfg.org,
+            self._store,
+            self._tracker,
+            self._crm_sink,
+            weights=weights_from(cfg),
+            options=RenderOptions(labels=cfg.sync.labels, max_body_chars=cfg.sync.max_body_chars),
+            adopt_grace=timedelta(seconds=cfg.sync.adopt_grace_seconds),
+            clock=self._clock,
+            counts=counts,
+        )
+        apply.apply_groups()
+        apply.write_back()

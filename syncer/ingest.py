@@ -1,0 +1,116 @@
+"""Pull phase: stream changed feedback page by page into the state store, crash-safe.
+
+Each page is one transaction: changed records are stored as `pending` and the cursor advances in the
+same commit, so a crash after it loses nothing (the pending flag survives) and a crash before it
+re-reads the page next time (re-reads are skipped by content hash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from adapters.paging import Page
+from mappings.feedback import FeedbackFilter, group_key, is_product_feedback
+from mappings.models import Account, Cursor, Feedback
+from syncer.counts import PassCounts
+from syncer.ports import CrmSource
+from syncer.records import content_hash, to_payload
+from syncer.state import StateStore, StoredFeedback
+
+log = structlog.get_logger("syncer.ingest")
+
+DEAD_GROUP = "dead:"  # stored records that could not be grouped (e.g. no account); never planned
+
+
+class Ingest:
+    def __init__(
+        self,
+        org: str,
+        store: StateStore,
+        crm: CrmSource,
+        rule: FeedbackFilter,
+        *,
+        require_account: bool,
+        counts: PassCounts,
+        on_page: Callable[[int], None] | None = None,
+    ) -> None:
+        self._org, self._store, self._crm, self._rule = org, store, crm, rule
+        self._require_account = require_account
+        self._counts = counts
+        self._accounts: dict[str, Account | None] = {}  # per-run cache: no N+1 lookups
+        self._on_page = on_page
+
+    def run(self, stream: str, start: datetime | None, overlap: timedelta, until: datetime) -> None:
+        with self._store.unit() as unit:
+            stored = unit.get_cursor(self._org, stream)
+        # a backfill (`start`) resumes from its own checkpoint when it has one
+        origin = stored.updated_at if stored else (start or Cursor.epoch().updated_at)
+        since = Cursor(max(origin - overlap, Cursor.epoch().updated_at), "")
+        log.info("feedback.pull_started", stream=stream, since=since.updated_at.isoformat(), until=until.isoformat())
+        for page in self._crm.iter_changed_feedback(since, until):
+            self._ingest(stream, page)
+            if self._on_page:
+                self._on_page(len(page.items) + len(page.rejects))
+
+    def _ingest(self, stream: str, page: Page[Feedback]) -> None:
+        counts, org, system = self._counts, self._org, self._crm.system
+        counts.feedback_pulled += len(page.items) + len(page.rejects)
+        wanted = [fb for fb in page.items if is_product_feedback(fb, self._rule)]
+        counts.feedback_ignored += len(page.items) - len(wanted)
+        with self._store.unit() as unit:
+            known = unit.feedback_state(org, system, [fb.id for fb in wanted])
+        changed = [fb for fb in wanted if known.get(fb.id, ("",))[0] != content_hash(fb)]
+        shown_keys = {fb.id: fb.backlog_key for fb in wanted if fb.id in known and known[fb.id][1] != fb.backlog_key}
+        accounts = self._accounts_for(changed)
+        good, dead = self._classify(changed, accounts)
+        with self._store.unit() as unit:
+            for reject in page.rejects:
+                counts.dead_letters += unit.dead_letter(org, system, reject.record_id, "pull", reject.reason, reject.raw)
+            for fb, reason in dead:
+                counts.dead_letters += unit.dead_letter(org, system, fb.id, "map", reason, fb.model_dump_json())
+            unit.save_feedback(org, [self._stored(fb, accounts.get(fb.account_id or "")) for fb in good])
+            unit.save_feedback(org, [self._stored(fb, None, DEAD_GROUP) for fb, _ in dead], pending=False)
+            if good:
+                unit.resolve_dead_letters(org, system, [fb.id for fb in good])
+            if shown_keys:
+                unit.set_written_keys(org, system, shown_keys)
+            if page.cursor is not None:
+                unit.save_cursor(org, stream, page.cursor)
+        counts.feedback_changed += len(good)
+
+    def _accounts_for(self, changed: list[Feedback]) -> dict[str, Account | None]:
+        missing = {fb.account_id for fb in changed if fb.account_id and fb.account_id not in self._accounts}
+        if missing:
+            found = self._crm.get_accounts(missing)
+            for account_id in missing:
+                self._accounts[account_id] = found.get(account_id)
+        return self._accounts
+
+    def _classify(
+        self, changed: list[Feedback], accounts: dict[str, Account | None]
+    ) -> tuple[list[Feedback], list[tuple[Feedback, str]]]:
+        good: list[Feedback] = []
+        dead: list[tuple[Feedback, str]] = []
+        for fb in changed:
+            if fb.account_id is None and self._require_account:
+                dead.append((fb, f"{fb.system} record {fb.id} has no associated account/company; "
+                                 "associate one in the CRM, then run `syncer run` again"))
+            elif fb.account_id and accounts.get(fb.account_id) is None and self._require_account:
+                dead.append((fb, f"account {fb.account_id} of {fb.system} record {fb.id} was not found "
+                                 "(deleted or merged?); fix the association in the CRM"))
+            else:
+                good.append(fb)
+        return good, dead
+
+    def _stored(self, fb: Feedback, account: Account | None, group: str | None = None) -> StoredFeedback:
+        return StoredFeedback(
+            system=fb.system,
+            record_id=fb.id,
+            group_key=group if group is not None else group_key(fb),
+            content_hash=content_hash(fb),
+            payload=to_payload(fb, account),
+            written_key=fb.backlog_key,
+        )

@@ -1,0 +1,40 @@
+"""Engine-side helpers over neutral records: content hashes, markers, stored payloads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mappings.models import Account, BacklogDraft, Feedback
+
+# fields we write back ourselves, or that move without a real change: excluded from the content hash
+_VOLATILE = {"updated_at", "backlog_key"}
+
+
+def content_hash(fb: Feedback) -> str:
+    """Hash of what matters in a feedback record; a re-read of an unchanged record hashes the same."""
+    data = fb.model_dump(mode="json", exclude=_VOLATILE)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def draft_hash(draft: BacklogDraft) -> str:
+    return hashlib.sha256(draft.model_dump_json().encode()).hexdigest()
+
+
+def marker_for(org: str, group_key: str) -> str:
+    """The deterministic marker every remote object for this group carries (our op key)."""
+    return hashlib.sha256(f"{org}\x1f{group_key}".encode()).hexdigest()[:16]
+
+
+def to_payload(fb: Feedback, account: Account | None) -> dict[str, Any]:
+    return {
+        "feedback": fb.model_dump(mode="json"),
+        "account": account.model_dump(mode="json") if account else None,
+    }
+
+
+def from_payload(payload: Mapping[str, Any]) -> tuple[Feedback, Account | None]:
+    account = payload.get("account")
+    return Feedback.model_validate(payload["feedback"]), Account.model_validate(account) if account else None

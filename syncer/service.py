@@ -1,0 +1,43 @@
+"""Glue for commands: open the store, build an org's adapters, run the engine, close everything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from syncer.config import OrgConfig
+from syncer.counts import PassCounts
+from syncer.engine import Engine
+from syncer.state import StateStore
+from syncer.wiring import build_adapters
+
+
+def open_store(url: str) -> StateStore:
+    store = StateStore(url)
+    store.migrate()
+    return store
+
+
+def run_org(
+    config: OrgConfig,
+    store: StateStore,
+    name: str = "run",
+    *,
+    since: datetime | None = None,
+    on_progress: Callable[[str, int], None] | None = None,
+) -> PassCounts:
+    """One pass with fresh adapters (their caches live for exactly one run)."""
+    adapters = build_adapters(config)
+    try:
+        engine = Engine(
+            config,
+            store,
+            adapters.crm,
+            adapters.crm,
+            adapters.tracker,
+            requests=adapters.requests,
+            on_progress=on_progress,
+        )
+        return engine.run(name, since=since)
+    finally:
+        adapters.close()

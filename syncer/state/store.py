@@ -1,0 +1,387 @@
+"""A narrow repository over the state tables: intent-revealing methods, our models in and out."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from mappings.models import Cursor
+from syncer.state.tables import CursorRow, DeadLetterRow, FeedbackRow, IntentRow, LinkRow, RunRow
+
+_CHUNK = 500  # stay well under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFeedback:
+    system: str
+    record_id: str
+    group_key: str
+    content_hash: str
+    payload: Mapping[str, Any]
+    written_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    group_key: str
+    marker: str
+    tracker: str
+    item_key: str
+    item_url: str
+    draft_hash: str
+    title: str = ""
+    account_count: int = 0
+    total_arr: float = 0.0
+    priority: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    system: str
+    record_id: str
+    stage: str
+    reason: str
+    attempts: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: str
+    kind: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class StateStore:
+    """Owns the database engine; hands out units of work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if self._engine.dialect.name == "sqlite":
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (safe to call on every start)."""
+        from syncer.state.migrate import upgrade
+
+        upgrade(self._engine)
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with self._sessions() as session, session.begin():
+            yield Unit(session, self._engine.dialect.name)
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Unit:
+    """The repository methods, bound to one session/transaction."""
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        self._s, self._dialect = session, dialect
+
+    # -- generic upsert -----------------------------------------------------------------------------
+    def _upsert(self, table: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
+        if not rows:
+            return
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        columns = [c for c in rows[0] if c not in keys]
+        for chunk in _chunks(rows, max(1, 20_000 // len(rows[0]))):
+            stmt = insert(table).values(list(chunk))
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}
+            )
+            self._s.execute(stmt)
+
+    # -- cursors ------------------------------------------------------------------------------------
+    def get_cursor(self, org: str, stream: str) -> Cursor | None:
+        row = self._s.get(CursorRow, (org, stream))
+        return Cursor.from_str(row.position) if row else None
+
+    def save_cursor(self, org: str, stream: str, cursor: Cursor) -> None:
+        """Never moves a cursor backwards."""
+        current = self.get_cursor(org, stream)
+        if current is not None and cursor <= current:
+            return
+        self._upsert(
+            CursorRow.__table__,
+            [{"org": org, "stream": stream, "position": cursor.to_str(), "updated_at": _now()}],
+            ("org", "stream"),
+        )
+
+    def delete_cursor(self, org: str, stream: str) -> None:
+        self._s.execute(delete(CursorRow).where(CursorRow.org == org, CursorRow.stream == stream))
+
+    # -- feedback -----------------------------------------------------------------------------------
+    def feedback_state(self, org: str, system: str, ids: Collection[str]) -> dict[str, tuple[str, str | None]]:
+        """record id -> (content hash, written key) for the ids we have seen before."""
+        found: dict[str, tuple[str, str | None]] = {}
+        for chunk in _chunks(sorted(ids)):
+            stmt = select(FeedbackRow.record_id, FeedbackRow.content_hash, FeedbackRow.written_key).where(
+                FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id.in_(chunk)
+            )
+            found.update({rid: (h, wk) for rid, h, wk in self._s.execute(stmt)})
+        return found
+
+    def save_feedback(self, org: str, records: Sequence[StoredFeedback], pending: bool = True) -> None:
+        """Upsert changed records; `pending` ones wait until their group is applied."""
+        now = _now()
+        rows = [
+            {
+                "org": org,
+                "system": r.system,
+                "record_id": r.record_id,
+                "group_key": r.group_key,
+                "content_hash": r.content_hash,
+                "payload": dict(r.payload),
+                "written_key": r.written_key,
+                "pending": pending,
+                "updated_at": now,
+            }
+            for r in records
+        ]
+        self._upsert(FeedbackRow.__table__, rows, ("org", "system", "record_id"))
+
+    def set_written_keys(self, org: str, system: str, keys: Mapping[str, str | None]) -> None:
+        for record_id, key in keys.items():
+            self._s.execute(
+                update(FeedbackRow)
+                .where(FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id == record_id)
+                .values(written_key=key)
+            )
+
+    def pending_groups(self, org: str, after: str = "", limit: int = 200) -> list[str]:
+        """Groups with changed feedback not yet applied, in key order, after `after` (keyset paging)."""
+        stmt = (
+            select(FeedbackRow.group_key)
+            .where(FeedbackRow.org == org, FeedbackRow.pending.is_(True), FeedbackRow.group_key > after)
+            .group_by(FeedbackRow.group_key)
+            .order_by(FeedbackRow.group_key)
+            .limit(limit)
+        )
+        return list(self._s.scalars(stmt))
+
+    def pending_group_count(self, org: str) -> int:
+        stmt = select(func.count(func.distinct(FeedbackRow.group_key))).where(
+            FeedbackRow.org == org, FeedbackRow.pending.is_(True)
+        )
+        return int(self._s.scalar(stmt) or 0)
+
+    def group_members(self, org: str, group_keys: Collection[str]) -> dict[str, list[StoredFeedback]]:
+        members: dict[str, list[StoredFeedback]] = {k: [] for k in group_keys}
+        for chunk in _chunks(sorted(group_keys)):
+            stmt = select(FeedbackRow).where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
+            for row in self._s.scalars(stmt):
+                members[row.group_key].append(_stored(row))
+        return members
+
+    def clear_pending(self, org: str, group_keys: Collection[str]) -> None:
+        for chunk in _chunks(sorted(group_keys)):
+            self._s.execute(
+                update(FeedbackRow)
+                .where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
+                .values(pending=False)
+            )
+
+    def unlinked_feedback(self, org: str, after: str = "", limit: int = 1000) -> list[tuple[StoredFeedback, Link]]:
+        """Feedback whose CRM record does not show its group's backlog key yet (write-back due)."""
+        stmt = (
+            select(FeedbackRow, LinkRow)
+            .join(LinkRow, (LinkRow.org == FeedbackRow.org) & (LinkRow.group_key == FeedbackRow.group_key))
+            .where(
+                FeedbackRow.org == org,
+                FeedbackRow.record_id > after,
+                (FeedbackRow.written_key.is_(None)) | (FeedbackRow.written_key != LinkRow.item_key),
+            )
+            .order_by(FeedbackRow.record_id)
+            .limit(limit)
+        )
+        return [(_stored(f), _link(link)) for f, link in self._s.execute(stmt).tuples()]
+
+    # -- links --------------------------------------------------------------------------------------
+    def get_links(self, org: str, group_keys: Collection[str]) -> dict[str, Link]:
+        links: dict[str, Link] = {}
+        for chunk in _chunks(sorted(group_keys)):
+            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.group_key.in_(chunk))
+            links.update({row.group_key: _link(row) for row in self._s.scalars(stmt)})
+        return links
+
+    def save_links(self, org: str, links: Sequence[Link]) -> None:
+        now = _now()
+        rows = [{"org": org, **_link_columns(link), "created_at": now, "updated_at": now} for link in links]
+        if not rows:
+            return
+        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = insert(LinkRow.__table__).values(rows)
+        keep = {"created_at", "org", "group_key"}
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["org", "group_key"],
+            set_={c: getattr(stmt.excluded, c) for c in rows[0] if c not in keep},
+        )
+        self._s.execute(stmt)
+
+    def top_links(self, org: str, limit: int = 10) -> list[Link]:
+        stmt = (
+            select(LinkRow)
+            .where(LinkRow.org == org)
+            .order_by(LinkRow.account_count.desc(), LinkRow.total_arr.desc(), LinkRow.item_key)
+            .limit(limit)
+        )
+        return [_link(row) for row in self._s.scalars(stmt)]
+
+    def count_links(self, org: str) -> int:
+        return int(self._s.scalar(select(func.count()).select_from(LinkRow).where(LinkRow.org == org)) or 0)
+
+    # -- intents ------------------------------------------------------------------------------------
+    def record_intents(self, org: str, kind: str, targets: Mapping[str, str]) -> None:
+        """op key -> target; recorded (and committed by the caller) before the remote call."""
+        now = _now()
+        for op_key, target in targets.items():
+            row = self._s.get(IntentRow, (org, op_key))
+            if row is None:
+                self._s.add(
+                    IntentRow(org=org, op_key=op_key, kind=kind, target=target, state="pending",
+                              attempts=1, created_at=now, updated_at=now)
+                )
+            else:
+                row.state, row.attempts, row.updated_at = "pending", row.attempts + 1, now
+
+    def pending_intents(self, org: str, op_keys: Collection[str]) -> dict[str, datetime]:
+        """op key -> when first recorded, for intents that never completed."""
+        found: dict[str, datetime] = {}
+        for chunk in _chunks(sorted(op_keys)):
+            stmt = select(IntentRow.op_key, IntentRow.created_at).where(
+                IntentRow.org == org, IntentRow.op_key.in_(chunk), IntentRow.state == "pending"
+            )
+            found.update(dict(self._s.execute(stmt).tuples()))
+        return found
+
+    def mark_applied(self, org: str, results: Mapping[str, str], state: str = "applied") -> None:
+        """Complete intents (`state="failed"` when the vendor refused the element outright)."""
+        for op_key, result in results.items():
+            self._s.execute(
+                update(IntentRow)
+                .where(IntentRow.org == org, IntentRow.op_key == op_key)
+                .values(state=state, result=result[:300], updated_at=_now())
+            )
+
+    # -- dead letters -------------------------------------------------------------------------------
+    def dead_letter(self, org: str, system: str, record_id: str, stage: str, reason: str, payload: str = "") -> bool:
+        """Record (or refresh) an open dead letter for this record and stage; True when newly opened."""
+        now = _now()
+        row = self._s.scalars(
+            select(DeadLetterRow).where(
+                DeadLetterRow.org == org, DeadLetterRow.system == system, DeadLetterRow.record_id == record_id,
+                DeadLetterRow.stage == stage, DeadLetterRow.resolved_at.is_(None),
+            )
+        ).first()
+        if row is None:
+            self._s.add(DeadLetterRow(org=org, system=system, record_id=record_id, stage=stage, reason=reason,
+                                      payload=payload[:20_000], attempts=1, created_at=now, updated_at=now))
+            return True
+        row.reason, row.attempts, row.updated_at = reason, row.attempts + 1, now
+        return False
+
+    def resolve_dead_letters(self, org: str, system: str, record_ids: Collection[str]) -> None:
+        for chunk in _chunks(sorted(record_ids)):
+            self._s.execute(
+                update(DeadLetterRow)
+                .where(DeadLetterRow.org == org, DeadLetterRow.system == system,
+                       DeadLetterRow.record_id.in_(chunk), DeadLetterRow.resolved_at.is_(None))
+                .values(resolved_at=_now())
+            )
+
+    def open_dead_letters(self, org: str, limit: int = 100) -> list[DeadLetter]:
+        stmt = (
+            select(DeadLetterRow)
+            .where(DeadLetterRow.org == org, DeadLetterRow.resolved_at.is_(None))
+            .order_by(DeadLetterRow.updated_at.desc(), DeadLetterRow.id)
+            .limit(limit)
+        )
+        return [
+            DeadLetter(r.id, r.system, r.record_id, r.stage, r.reason, r.attempts, r.updated_at)
+            for r in self._s.scalars(stmt)
+        ]
+
+    def count_open_dead_letters(self, org: str) -> int:
+        stmt = select(func.count()).select_from(DeadLetterRow).where(
+            DeadLetterRow.org == org, DeadLetterRow.resolved_at.is_(None)
+        )
+        return int(self._s.scalar(stmt) or 0)
+
+    # -- runs ---------------------------------------------------------------------------------------
+    def start_run(self, org: str, run_id: str, kind: str) -> None:
+        self._s.add(RunRow(id=run_id, org=org, kind=kind, status="running", counts={}, started_at=_now()))
+
+    def finish_run(self, run_id: str, status: str, counts: Mapping[str, Any], error: str | None = None) -> None:
+        self._s.execute(
+            update(RunRow)
+            .where(RunRow.id == run_id)
+            .values(status=status, counts=dict(counts), error=error, finished_at=_now())
+        )
+
+    def recent_runs(self, org: str, limit: int = 10) -> list[RunRecord]:
+        stmt = select(RunRow).where(RunRow.org == org).order_by(RunRow.started_at.desc()).limit(limit)
+        return [
+            RunRecord(r.id, r.kind, r.status, r.started_at, r.finished_at, dict(r.counts or {}), r.error)
+            for r in self._s.scalars(stmt)
+        ]
+
+
+def _stored(row: FeedbackRow) -> StoredFeedback:
+    return StoredFeedback(row.system, row.record_id, row.group_key, row.content_hash, row.payload, row.written_key)
+
+
+def _link(row: LinkRow) -> Link:
+    return Link(row.group_key, row.marker, row.tracker, row.item_key, row.item_url, row.draft_hash,
+                row.title, row.account_count, row.total_arr, row.priority)
+
+
+def _link_columns(link: Link) -> dict[str, Any]:
+    return {
+        "group_key": link.group_key, "marker": link.marker, "tracker": link.tracker, "item_key": link.item_key,
+        "item_url": link.item_url, "draft_hash": link.draft_hash, "title": link.title[:300],
+        "account_count": link.account_count, "total_arr": link.total_arr, "priority": link.priority,
+    }
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite:///{path}"

@@ -1,0 +1,130 @@
+"""ORM tables (SQLAlchemy 2.0 typed declarative). Private to syncer.state; migrations mirror them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on SQLite (which forgets zones) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the state store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime}
+
+
+class CursorRow(Base):
+    __tablename__ = "cursors"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class FeedbackRow(Base):
+    """Last seen version of each feedback record, with the account it belonged to then."""
+
+    __tablename__ = "feedback_records"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    system: Mapped[str] = mapped_column(String(50), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    # the backlog key the CRM record shows (what we last wrote there, or what sales typed)
+    written_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # True until the record's group has been planned and applied: survives crashes
+    pending: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_feedback_group", "org", "group_key"),
+        Index("ix_feedback_pending", "org", "pending"),
+    )
+
+
+class LinkRow(Base):
+    """One backlog item per feedback group, with the marker it carries remotely."""
+
+    __tablename__ = "backlog_links"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    marker: Mapped[str] = mapped_column(String(64))
+    tracker: Mapped[str] = mapped_column(String(50))
+    item_key: Mapped[str] = mapped_column(String(100))
+    item_url: Mapped[str] = mapped_column(String(500), default="")
+    draft_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    account_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_arr: Mapped[float] = mapped_column(default=0.0)
+    priority: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (UniqueConstraint("org", "marker", name="uq_links_marker"),)
+
+
+class IntentRow(Base):
+    """A remote write we are about to make (or made): recorded before the call, completed after."""
+
+    __tablename__ = "intents"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    op_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20))  # pending | applied | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    result: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class DeadLetterRow(Base):
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org: Mapped[str] = mapped_column(String(100))
+    system: Mapped[str] = mapped_column(String(50))
+    record_id: Mapped[str] = mapped_column(String(300))
+    stage: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (Index("ix_dead_letters_open", "org", "system", "record_id", "stage"),)
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))  # running | ok | failed
+    counts: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (Index("ix_runs_org_started", "org", "started_at"),)

@@ -1,0 +1,53 @@
+"""Rich tables a newcomer can read: pass summaries, top backlog items, dead letters, runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from mappings.render import money
+from syncer.counts import PassCounts
+from syncer.state import DeadLetter, Link, RunRecord
+
+
+def passes_table(passes: Sequence[PassCounts], title: str = "Sync passes") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("pass", "pulled", "changed", "ignored", "items created", "items updated", "links written",
+                   "dead letters", "requests"):
+        table.add_column(column, justify="left" if column == "pass" else "right")
+    for p in passes:
+        table.add_row(p.name, str(p.feedback_pulled), str(p.feedback_changed), str(p.feedback_ignored),
+                      str(p.items_created), str(p.items_updated), str(p.links_written), str(p.dead_letters),
+                      str(p.requests))
+    return table
+
+
+def items_table(links: Sequence[Link], title: str = "Top backlog items (by requesting accounts)") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("item", "title", "accounts", "ARR behind it", "priority"):
+        table.add_column(column, justify="right" if column in ("accounts", "ARR behind it") else "left")
+    for link in links:
+        table.add_row(link.item_key, link.title[:60], str(link.account_count), money(link.total_arr), link.priority)
+    return table
+
+
+def dead_letters_table(letters: Sequence[DeadLetter], title: str = "Dead letters (need a fix)") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("system", "record", "stage", "attempts", "reason"):
+        table.add_column(column)
+    for d in letters:
+        table.add_row(d.system, d.record_id, d.stage, str(d.attempts), d.reason[:120])
+    return table
+
+
+def runs_table(runs: Sequence[RunRecord], title: str = "Recent runs") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("started (UTC)", "kind", "status", "created", "updated", "dead letters", "requests", "error"):
+        table.add_column(column)
+    for r in runs:
+        c = r.counts
+        table.add_row(r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.kind, r.status, str(c.get("items_created", 0)),
+                      str(c.get("items_updated", 0)), str(c.get("dead_letters", 0)), str(c.get("requests", 0)),
+                      (r.error or "")[:80])
+    return table

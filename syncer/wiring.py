@@ -1,0 +1,111 @@
+"""Build adapters from an org config: the only place that knows which class serves which `system`."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from adapters.http import HttpClient, RateLimit
+from adapters.hubspot.client import RATE_LIMITS as HUBSPOT_LIMITS
+from adapters.hubspot.client import HubSpotCrm, HubSpotSettings
+from adapters.jira.client import RATE_LIMITS as JIRA_LIMITS
+from adapters.jira.client import JiraSettings, JiraTracker
+from syncer.config import HubSpotConfig, JiraConfig, OrgConfig, RateLimitConfig
+from syncer.logging import REDACTOR
+from syncer.settings import read_secret
+
+
+
+@dataclass
+class Adapters:
+    """The adapters of one org for one run, plus their HTTP clients (for request counts and closing)."""
+
+    crm: HubSpotCrm
+    tracker: JiraTracker
+    clients: list[HttpClient] = field(default_factory=list)
+
+    def requests(self) -> int:
+        return sum(c.requests for c in self.clients)
+
+    def statuses(self) -> dict[int, int]:
+        total: dict[int, int] = {}
+        for client in self.clients:
+            for status, n in client.statuses.items():
+                total[status] = total.get(status, 0) + n
+        return total
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+def _limits(defaults: Mapping[str, RateLimit], overrides: Mapping[str, RateLimitConfig]) -> dict[str, RateLimit]:
+    limits = dict(defaults)
+    for name, cfg in overrides.items():
+        limits[name] = RateLimit(rate=cfg.requests / cfg.per_seconds, burst=max(1, min(cfg.requests, 10)))
+    return limits
+
+
+def _where(config: OrgConfig, section: str) -> str:
+    return f"{config.source or config.org}: {section}.token_env"
+
+
+def build_hubspot(config: OrgConfig, crm: HubSpotConfig, sleep: Callable[[float], None] | None = None) -> tuple[HubSpotCrm, HttpClient]:
+    token = read_secret(env=crm.token_env, file=crm.token_file, where=_where(config, "crm"))
+    REDACTOR.register([token.get_secret_value()])
+    http = HttpClient(
+        crm.base_url,
+        system="hubspot",
+        headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+        limits=_limits(HUBSPOT_LIMITS, crm.rate_limits),
+        **({"sleep": sleep} if sleep else {}),
+    )
+    p = crm.properties
+    settings = HubSpotSettings(
+        portal_id=crm.portal_id,
+        category_property=p.category,
+        pipeline_property=p.pipeline,
+        urgency_property=p.urgency,
+        group_hint_property=p.group_hint,
+        requested_by_property=p.requested_by,
+        company_tier_property=p.company_tier,
+        company_arr_property=p.company_arr,
+        backlog_key_property=p.backlog_key,
+        backlog_url_property=p.backlog_url,
+        backlog_status_property=p.backlog_status,
+    )
+    return HubSpotCrm(http, settings), http
+
+
+def build_jira(config: OrgConfig, tracker: JiraConfig, sleep: Callable[[float], None] | None = None) -> tuple[JiraTracker, HttpClient]:
+    token = read_secret(env=tracker.token_env, file=tracker.token_file, where=_where(config, "tracker"))
+    basic = base64.b64encode(f"{tracker.email}:{token.get_secret_value()}".encode()).decode()
+    REDACTOR.register([token.get_secret_value(), basic])
+    http = HttpClient(
+        tracker.base_url,
+        system="jira",
+        headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+        limits=_limits(JIRA_LIMITS, tracker.rate_limits),
+        retry_after_headers=("Retry-After",),
+        **({"sleep": sleep} if sleep else {}),
+    )
+    settings = JiraSettings(
+        project_key=tracker.project,
+        site_url=tracker.base_url.rstrip("/"),
+        issue_type=tracker.issue_type,
+        accounts_field=tracker.fields.accounts,
+        arr_field=tracker.fields.arr,
+        jql_time_zone=tracker.jql_time_zone,
+    )
+    return JiraTracker(http, settings), http
+
+
+def build_adapters(config: OrgConfig) -> Adapters:
+    crm, crm_http = build_hubspot(config, config.crm)
+    tracker, tracker_http = build_jira(config, config.tracker)
+    return Adapters(crm=crm, tracker=tracker, clients=[crm_http, tracker_http])
+
+
