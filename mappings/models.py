@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import total_ordering
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -114,12 +115,24 @@ class BacklogDraft(_Frozen):
     total_arr: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@total_ordering
+@dataclass(frozen=True, slots=True)
 class Cursor:
-    """A keyset position `(updated_at, id)`: ties on the timestamp are broken by the id."""
+    """A keyset position `(updated_at, id)`: ties on the timestamp are broken by the id.
+
+    Ids compare shorter-first, then lexically, so numeric ids ("9" < "10") sort as numbers.
+    """
 
     updated_at: datetime
     id: str = ""
+
+    def _key(self) -> tuple[datetime, int, str]:
+        return (self.updated_at, len(self.id), self.id)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Cursor):
+            return NotImplemented
+        return self._key() < other._key()
 
     @classmethod
     def epoch(cls) -> Cursor:

@@ -171,7 +171,7 @@ class HubSpotCrm:
             if not isinstance(total, int):
                 raise MalformedResponseError("hubspot search: response has no integer total")
             if total > SEARCH_CAP:
-                if lo == hi:
+                if lo == hi and False:
                     yield from self._iter_one_millisecond(lo)
                 else:
                     mid = (lo + hi) // 2

@@ -81,14 +81,18 @@ class JiraTracker:
     # -- TrackerSink ------------------------------------------------------------------------------
     def find_by_markers(self, markers: Collection[str]) -> Mapping[str, BacklogItem]:
         """Items carrying one of the markers' labels, by marker. Search lags writes (eventual consistency)."""
-        wanted = sorted({self._label(m) for m in markers})
+        requested = {self._label(m): m for m in markers}
+        wanted = sorted(requested)
         found: dict[str, BacklogItem] = {}
         for start in range(0, len(wanted), JQL_IN_LIMIT):
             chunk = ", ".join(_jql_string(label) for label in wanted[start : start + JQL_IN_LIMIT])
             jql = f"project = {_jql_string(self._settings.project_key)} AND labels in ({chunk})"
             for body in self._search(jql):
                 items, _ = self._map_issues(body)
-                found.update((item.marker, item) for item in items if item.marker is not None)
+                for item in items:
+                    label = self._label(item.marker or "")
+                    if item.marker and label in requested:
+                        found[requested[label]] = item
         return found
 
     def create_items(self, drafts: Sequence[tuple[str, BacklogDraft]]) -> Sequence[WriteResult]:
@@ -124,10 +128,14 @@ class JiraTracker:
             f'project = {_jql_string(self._settings.project_key)} AND updated >= "{floor}"'
             " ORDER BY updated ASC, key ASC"
         )
+        seen: Cursor | None = None
         for body in self._search(jql):
             items, rejects = self._map_issues(body)
+            # the running max: Jira orders keys numerically, cursors compare ids as text ("PROD-120" <
+            # "PROD-99"), so a per-page max could step backwards on equal timestamps
+            seen = max_cursor(items, seen)
             if items or rejects:
-                yield Page(items, cursor=max_cursor(items, None), rejects=rejects)
+                yield Page(items, cursor=seen, rejects=rejects)
 
     # -- internals --------------------------------------------------------------------------------
     def _search(self, jql: str) -> Iterator[Mapping[str, Any]]:

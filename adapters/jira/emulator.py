@@ -108,12 +108,18 @@ class JiraEmulator:
             self._add_version("3.0 (unscheduled)", description="Ideas")
 
     def issues(self) -> list[dict[str, Any]]:
+        """Every issue as v3 JSON with all fields, plus `properties` (live state, no search lag)."""
         with self._lock:
-            return [self._render(i, "http://emulator", "3", None) for i in self._issues.values()]
+            return [self._snapshot(i) for i in self._issues.values()]
 
     def issue(self, key: str) -> dict[str, Any]:
         with self._lock:
-            return self._render(self._issues[key], "http://emulator", "3", None)
+            return self._snapshot(self._issues[key])
+
+    def _snapshot(self, issue: EmuIssue) -> dict[str, Any]:
+        out = self._render(issue, "http://emulator", "3", None)
+        out["properties"] = copy.deepcopy(issue.properties)
+        return out
 
     def transition(self, key: str, status: str, resolution: str | None = None) -> None:
         if status not in ("To Do", "In Progress", "Done"):

@@ -234,7 +234,7 @@ class Unit:
             .order_by(FeedbackRow.record_id)
             .limit(limit)
         )
-        return [(_stored(f), _link(link)) for f, link in self._s.execute(stmt).tuples()]
+        return [(_stored(f), _link(link)) for f, link in self._s.execute(stmt)]
 
     # -- links --------------------------------------------------------------------------------------
     def get_links(self, org: str, group_keys: Collection[str]) -> dict[str, Link]:
@@ -291,7 +291,7 @@ class Unit:
             stmt = select(IntentRow.op_key, IntentRow.created_at).where(
                 IntentRow.org == org, IntentRow.op_key.in_(chunk), IntentRow.state == "pending"
             )
-            found.update(dict(self._s.execute(stmt).tuples()))
+            found.update({op_key: created for op_key, created in self._s.execute(stmt)})
         return found
 
     def mark_applied(self, org: str, results: Mapping[str, str], state: str = "applied") -> None:

@@ -101,7 +101,12 @@ def test_create_items_chunks_120_drafts_into_50_50_20(http: HttpClient) -> None:
                 {"type": "paragraph", "content": [{"type": "text", "text": "Finance needs CSV."}]},
                 {
                     "type": "blockquote",
-                    "content": [{"type": "paragraph", "content": [{"type": "text", "text": "We re-key numbers monthly."}]}],
+                    "content": [
+                        {
+                            "type": "paragraph",
+                            "content": [{"type": "text", "text": "We re-key numbers monthly."}],
+                        }
+                    ],
                 },
             ],
         },
@@ -124,7 +129,7 @@ def test_create_items_omits_custom_fields_when_not_configured(http: HttpClient) 
         tracker(http, accounts_field=None, arr_field=None).create_items([("m1", draft(title="x " * 200))])
     fields = sent(route)["issueUpdates"][0]["fields"]
     assert not any(name.startswith("customfield_") for name in fields)
-    assert len(fields["summary"]) == 255 and fields["summary"].endswith("…")
+    assert len(fields["summary"]) <= 255 and fields["summary"].endswith("x…")
 
 
 def test_create_items_partial_failure_keeps_input_order(http: HttpClient) -> None:
@@ -185,7 +190,14 @@ def test_iter_changed_items_pages_until_token_missing(http: HttpClient) -> None:
     first, second = (call.request.url.params for call in route.calls)
     assert "nextPageToken" not in first and second["nextPageToken"] == "CAEaAggD"
     assert first["maxResults"] == "2"
-    assert set(first["fields"].split(",")) >= {"summary", "labels", "status", "priority", "updated", "fixVersions"}
+    assert set(first["fields"].split(",")) >= {
+        "summary",
+        "labels",
+        "status",
+        "priority",
+        "updated",
+        "fixVersions",
+    }
     assert [i.key for p in pages for i in p.items] == ["PROD-12", "PROD-13", "PROD-14"]
     todo, doing = pages[0].items
     assert (todo.status, todo.priority, todo.marker) == (ItemStatus.OPEN, Priority.HIGH, "9f2c4e1a7b3d5c60")
@@ -218,7 +230,9 @@ def test_iter_changed_items_repeating_token_raises_pagination_loop(http: HttpCli
         pytest.param("America/New_York", '"2024/05/01 06:07"', id="new-york-edt"),
     ],
 )
-def test_iter_changed_items_floors_jql_to_minute_in_user_zone(http: HttpClient, zone: str, expected: str) -> None:
+def test_iter_changed_items_floors_jql_to_minute_in_user_zone(
+    http: HttpClient, zone: str, expected: str
+) -> None:
     since = Cursor(datetime(2024, 5, 1, 10, 7, 59, 999000, tzinfo=UTC), "PROD-3")
     with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
         route = mock.get(SEARCH).mock(return_value=httpx.Response(200, json={"issues": [], "isLast": True}))
@@ -253,7 +267,7 @@ def test_find_by_markers_chunks_labels_in_queries_of_50(http: HttpClient) -> Non
     assert len(queries) == 3
     assert [q.count('"syncer-') for q in queries] == [50, 50, 21]
     assert queries[0].startswith('project = "PROD" AND labels in ("syncer-0000000000000000", ')
-    assert set(found) == {"9f2c4e1a7b3d5c60", "0a1b2c3d4e5f6a7b"}
+    assert set(found) == {"9f2c4e1a7b3d5c60"}  # PROD-13's marker was not asked for
     assert found["9f2c4e1a7b3d5c60"].key == "PROD-12"
 
 
@@ -306,7 +320,9 @@ def test_search_body_without_issues_raises_malformed_response(http: HttpClient) 
         pytest.param("done", "Won’t Fix", ItemStatus.WONT_DO, id="wont-fix-curly"),
     ],
 )
-def test_to_backlog_item_status_from_category(category: str, resolution: str | None, expected: ItemStatus) -> None:
+def test_to_backlog_item_status_from_category(
+    category: str, resolution: str | None, expected: ItemStatus
+) -> None:
     raw = fixture("search_page2.json")["issues"][0]
     raw["fields"]["status"]["statusCategory"]["key"] = category
     raw["fields"]["resolution"] = {"name": resolution} if resolution else None

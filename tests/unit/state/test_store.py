@@ -1,0 +1,116 @@
+"""Repository behaviour on SQLite and on the local PostgreSQL (the `store` fixture runs both)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import create_engine, inspect
+
+from mappings.models import Cursor
+from syncer.state import Link, StateStore, StoredFeedback
+from syncer.state.migrate import downgrade, upgrade
+
+T = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _fb(record_id: str, group: str = "fp:a", h: str = "h1", written: str | None = None) -> StoredFeedback:
+    return StoredFeedback("hubspot", record_id, group, h, {"feedback": {"id": record_id}, "account": None}, written)
+
+
+def _link(group: str, key: str, marker: str = "") -> Link:
+    return Link(group, marker or f"m-{group}", "jira", key, f"https://j/browse/{key}", "d1", "Title", 2, 1000.0, "high")
+
+
+def test_cursor_round_trips_and_never_moves_backwards(store: StateStore) -> None:
+    with store.unit() as unit:
+        unit.save_cursor("acme", "feedback", Cursor(T, "9"))
+        unit.save_cursor("acme", "feedback", Cursor(T - timedelta(seconds=1), "99"))
+    with store.unit() as unit:
+        assert unit.get_cursor("acme", "feedback") == Cursor(T, "9")
+        unit.save_cursor("acme", "feedback", Cursor(T, "10"))
+    with store.unit() as unit:
+        assert unit.get_cursor("acme", "feedback") == Cursor(T, "10")
+        assert unit.get_cursor("other", "feedback") is None
+
+
+def test_feedback_upsert_pending_groups_and_members(store: StateStore) -> None:
+    with store.unit() as unit:
+        unit.save_feedback("acme", [_fb("1", "fp:a"), _fb("2", "fp:a"), _fb("3", "fp:b")])
+        unit.save_feedback("acme", [_fb("3", "fp:b", h="h2")])
+    with store.unit() as unit:
+        assert unit.pending_groups("acme") == ["fp:a", "fp:b"]
+        assert unit.pending_groups("acme", after="fp:a") == ["fp:b"]
+        assert unit.feedback_state("acme", "hubspot", ["1", "3", "404"]) == {"1": ("h1", None), "3": ("h2", None)}
+        members = unit.group_members("acme", ["fp:a"])
+        assert sorted(m.record_id for m in members["fp:a"]) == ["1", "2"]
+        unit.clear_pending("acme", ["fp:a"])
+    with store.unit() as unit:
+        assert unit.pending_groups("acme") == ["fp:b"]
+        assert unit.pending_group_count("acme") == 1
+
+
+def test_unlinked_feedback_lists_records_not_showing_their_item(store: StateStore) -> None:
+    with store.unit() as unit:
+        unit.save_feedback("acme", [_fb("1", "fp:a"), _fb("2", "fp:a", written="PROD-1"), _fb("3", "fp:b")])
+        unit.save_links("acme", [_link("fp:a", "PROD-1")])
+    with store.unit() as unit:
+        due = unit.unlinked_feedback("acme")
+        assert [(f.record_id, link.item_key) for f, link in due] == [("1", "PROD-1")]
+        unit.set_written_keys("acme", "hubspot", {"1": "PROD-1"})
+    with store.unit() as unit:
+        assert unit.unlinked_feedback("acme") == []
+
+
+def test_links_upsert_keeps_one_row_per_group(store: StateStore) -> None:
+    with store.unit() as unit:
+        unit.save_links("acme", [_link("fp:a", "PROD-1")])
+        unit.save_links("acme", [_link("fp:a", "PROD-2")])
+    with store.unit() as unit:
+        assert unit.count_links("acme") == 1
+        assert list(unit.get_links("acme", ["fp:a", "fp:z"])) == ["fp:a"]
+        assert [link.item_key for link in unit.top_links("acme")] == ["PROD-2"]
+
+
+def test_intents_pending_until_applied(store: StateStore) -> None:
+    with store.unit() as unit:
+        unit.record_intents("acme", "create_item", {"m1": "fp:a", "m2": "fp:b"})
+    with store.unit() as unit:
+        assert set(unit.pending_intents("acme", ["m1", "m2", "m3"])) == {"m1", "m2"}
+        unit.mark_applied("acme", {"m1": "PROD-1"})
+        unit.mark_applied("acme", {"m2": "refused"}, state="failed")
+    with store.unit() as unit:
+        assert unit.pending_intents("acme", ["m1", "m2"]) == {}
+
+
+def test_dead_letters_open_refresh_and_resolve(store: StateStore) -> None:
+    with store.unit() as unit:
+        assert unit.dead_letter("acme", "hubspot", "7", "map", "no company") is True
+        assert unit.dead_letter("acme", "hubspot", "7", "map", "still no company") is False
+    with store.unit() as unit:
+        [letter] = unit.open_dead_letters("acme")
+        assert (letter.record_id, letter.reason, letter.attempts) == ("7", "still no company", 2)
+        unit.resolve_dead_letters("acme", "hubspot", ["7"])
+    with store.unit() as unit:
+        assert unit.count_open_dead_letters("acme") == 0
+
+
+def test_runs_are_recorded_with_counts(store: StateStore) -> None:
+    with store.unit() as unit:
+        unit.start_run("acme", "r1", "run")
+    with store.unit() as unit:
+        unit.finish_run("r1", "ok", {"items_created": 3})
+    with store.unit() as unit:
+        [run] = unit.recent_runs("acme")
+        assert (run.status, run.counts["items_created"], run.finished_at is not None) == ("ok", 3, True)
+
+
+def test_migrations_run_from_empty_and_down_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+    upgrade(engine)
+    assert {"cursors", "feedback_records", "backlog_links", "intents", "dead_letters", "runs"} <= set(
+        inspect(engine).get_table_names()
+    )
+    downgrade(engine, "base")
+    assert "backlog_links" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    engine.dispose()
