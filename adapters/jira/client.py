@@ -131,8 +131,7 @@ class JiraTracker:
         seen: Cursor | None = None
         for body in self._search(jql):
             items, rejects = self._map_issues(body)
-            # the running max: Jira orders keys numerically, cursors compare ids as text ("PROD-120" <
-            # "PROD-99"), so a per-page max could step backwards on equal timestamps
+            # the running max over the whole pull, so a proposed cursor never steps backwards
             seen = max_cursor(items, seen)
             if items or rejects:
                 yield Page(items, cursor=seen, rejects=rejects)

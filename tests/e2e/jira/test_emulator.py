@@ -138,7 +138,7 @@ def test_iter_changed_items_returns_each_exactly_once_with_minute_floor(
     queries = {e.query["jql"] for e in emulator.log.entries("GET", "/rest/api/3/search/jql")}
     assert queries == {'project = "PROD" AND updated >= "2024/05/01 10:00" ORDER BY updated ASC, key ASC'}
     cursors = [page.cursor for page in pages]
-    assert cursors == [Cursor(T0, "PROD-9"), Cursor(T0, "PROD-99"), Cursor(T0, "PROD-99")]  # running max
+    assert cursors == [Cursor(T0, "PROD-50"), Cursor(T0, "PROD-100"), Cursor(T0, "PROD-120")]
 
 
 def test_update_item_leaves_status_and_fix_version_alone(
