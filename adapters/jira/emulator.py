@@ -9,15 +9,12 @@ https://developer.atlassian.com/cloud/jira/platform/rest/v3/
 from __future__ import annotations
 
 import base64
-import binascii
 import copy
 import hashlib
 import json
-import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +28,8 @@ from adapters.jira.emulator_fields import (
     FIELDS,
     ISSUE_TYPES,
     PROJECT_ID,
+    EmuIssue,
+    EmuVersion,
     apply_update,
     error_body,
     render_issue,
@@ -38,39 +37,10 @@ from adapters.jira.emulator_fields import (
     set_fields,
     stamp,
 )
+from adapters.jira.emulator_search import make_token, read_token, search_args, throttled, wanted_fields
 from adapters.jira.jql import JqlError, parse_jql
 
 _API = "/rest/api/{v}"
-
-
-@dataclass
-class EmuIssue:
-    id: int
-    key: str
-    project: str
-    created_ms: int
-    updated_ms: int
-    summary: str = ""
-    description: dict[str, Any] | None = None
-    issuetype: str = "Story"
-    labels: list[str] = field(default_factory=list)
-    priority: str = "Medium"
-    custom: dict[str, Any] = field(default_factory=dict)
-    status: str = "To Do"
-    resolution: str | None = None
-    fix_versions: list[int] = field(default_factory=list)
-    properties: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class EmuVersion:
-    id: int
-    name: str
-    description: str = ""
-    release_date: str | None = None
-    start_date: str | None = None
-    released: bool = False
-    archived: bool = False
 
 
 class JiraEmulator:
@@ -177,7 +147,7 @@ class JiraEmulator:
         async def run(request: Request) -> Response:
             wait = self.window.hit()
             if wait is not None:
-                return _throttled(self.window.limit, wait)
+                return throttled(self.window.limit, wait)
             if request.headers.get("authorization") != self._auth:
                 return error_body(
                     401, ["You are not authenticated. Authentication required to perform this operation."]
@@ -357,7 +327,7 @@ class JiraEmulator:
             return error_body(404, ["Issue does not exist or you do not have permission to see it."])
         v = request.path_params["v"]
         if request.method == "GET":
-            wanted = _wanted(request.query_params.getlist("fields"), default_all=True)
+            wanted = wanted_fields(request.query_params.getlist("fields"), default_all=True)
             out = self._render(issue, _base(request), v, wanted)
             if request.query_params.get("properties"):
                 names = request.query_params["properties"].split(",")
@@ -389,7 +359,7 @@ class JiraEmulator:
 
     # -- search -----------------------------------------------------------------------------------
     def _search(self, request: Request, body: Any) -> Response:
-        args = _search_args(request, body)
+        args = search_args(request, body)
         if isinstance(args, Response):
             return args
         jql, token, max_results, fields, reconcile = args
@@ -399,11 +369,11 @@ class JiraEmulator:
             return error_body(400, [str(exc)])
         if len(reconcile) > 50:
             return error_body(400, ["reconcileIssues accepts at most 50 issue ids."])
-        wanted = _wanted(fields, default_all=False)
+        wanted = wanted_fields(fields, default_all=False)
         ids_only = wanted is not None and wanted <= {"id", "key"}
         limit = max(1, min(max_results or 50, 5000 if ids_only else 100))
         digest = hashlib.sha1(jql.encode()).hexdigest()[:12]  # noqa: S324 - an identifier, not security
-        offset = _read_token(token, digest) if token else 0
+        offset = read_token(token, digest) if token else 0
         if offset is None:
             return error_body(400, ["The provided next page token is invalid or expired."])
         records = [
@@ -416,66 +386,9 @@ class JiraEmulator:
         base, v = _base(request), request.path_params["v"]
         out: dict[str, Any] = {"issues": [self._render(r["issue"], base, v, wanted) for r in page]}
         if offset + limit < len(hits):
-            out["nextPageToken"] = _make_token(offset + limit, digest)
+            out["nextPageToken"] = make_token(offset + limit, digest)
         out["isLast"] = "nextPageToken" not in out
         return JSONResponse(out)
-
-
-def _search_args(
-    request: Request, body: Any
-) -> tuple[str, str | None, int | None, list[str], set[int]] | Response:
-    if request.method == "POST":
-        data = body if isinstance(body, dict) else {}
-        jql, token, size = data.get("jql", ""), data.get("nextPageToken"), data.get("maxResults")
-        fields = [str(f) for f in data.get("fields") or []]
-        reconcile_raw = [str(x) for x in data.get("reconcileIssues") or []]
-    else:
-        q = request.query_params
-        jql, token, size = q.get("jql", ""), q.get("nextPageToken"), q.get("maxResults")
-        fields = q.getlist("fields")
-        reconcile_raw = [x for item in q.getlist("reconcileIssues") for x in item.split(",") if x]
-    try:
-        max_results = int(size) if size is not None else None
-        reconcile = {int(x) for x in reconcile_raw}
-    except ValueError:
-        return error_body(400, ["maxResults and reconcileIssues must be integers."])
-    return str(jql), token, max_results, fields, reconcile
-
-
-def _wanted(values: list[str], *, default_all: bool) -> set[str] | None:
-    """None means every field; otherwise the set of field ids asked for (`-x` removes, `*all` adds all)."""
-    names = {n.strip() for value in values for n in value.split(",") if n.strip()}
-    if not names:
-        return None if default_all else {"id", "key"}
-    if names & {"*all", "*navigable"}:
-        return None
-    return {n for n in names if not n.startswith("-")}
-
-
-def _make_token(offset: int, digest: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset, "q": digest}).encode()).decode().rstrip("=")
-
-
-def _read_token(token: str, digest: str) -> int | None:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("q") != digest or not isinstance(data.get("o"), int):
-        return None
-    return int(data["o"])
-
-
-def _throttled(limit: int, wait: float) -> Response:
-    reset = datetime.now(UTC) + timedelta(seconds=wait)
-    headers = {
-        "Retry-After": str(max(1, math.ceil(wait))),
-        "X-RateLimit-Limit": str(limit),
-        "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "RateLimit-Reason": "jira-burst-based",
-    }
-    return JSONResponse({"errorMessages": ["Rate limit exceeded."], "errors": {}}, 429, headers=headers)
 
 
 def _base(request: Request) -> str:

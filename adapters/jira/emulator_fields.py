@@ -1,4 +1,4 @@
-"""Field validation and JSON rendering for the Jira emulator (split from emulator.py to keep both small).
+"""The Jira emulator's issue/version model, field validation and JSON rendering (split from emulator.py).
 
 Error texts follow what Jira Cloud answers in `{"errorMessages": [...], "errors": {field: msg}}`.
 """
@@ -6,15 +6,44 @@ Error texts follow what Jira Cloud answers in `{"errorMessages": [...], "errors"
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.responses import JSONResponse
 
 from adapters.jira.records import adf_from_text, adf_to_text, format_jira_time
 
-if TYPE_CHECKING:
-    from adapters.jira.emulator import EmuIssue, EmuVersion
+
+@dataclass
+class EmuIssue:
+    id: int
+    key: str
+    project: str
+    created_ms: int
+    updated_ms: int
+    summary: str = ""
+    description: dict[str, Any] | None = None
+    issuetype: str = "Story"
+    labels: list[str] = field(default_factory=list)
+    priority: str = "Medium"
+    custom: dict[str, Any] = field(default_factory=dict)
+    status: str = "To Do"
+    resolution: str | None = None
+    fix_versions: list[int] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EmuVersion:
+    id: int
+    name: str
+    description: str = ""
+    release_date: str | None = None
+    start_date: str | None = None
+    released: bool = False
+    archived: bool = False
+
 
 PROJECT_ID = 10000
 CUSTOM = {"customfield_10050": "Requesting accounts", "customfield_10051": "ARR"}

@@ -118,8 +118,10 @@ def test_create_items_chunks_120_drafts_into_50_50_20(http: HttpClient) -> None:
     }
     assert [r.ref for r in results] == [m for m, _ in drafts]
     assert all(r.ok for r in results)
-    assert results[119].item is not None and results[119].item.key == "PROD-120"
-    assert results[0].item is not None and results[0].item.url == f"{SITE}/browse/PROD-1"
+    assert results[119].item is not None
+    assert results[119].item.key == "PROD-120"
+    assert results[0].item is not None
+    assert results[0].item.url == f"{SITE}/browse/PROD-1"
     assert results[0].item.marker == "m000"
 
 
@@ -129,7 +131,8 @@ def test_create_items_omits_custom_fields_when_not_configured(http: HttpClient) 
         tracker(http, accounts_field=None, arr_field=None).create_items([("m1", draft(title="x " * 200))])
     fields = sent(route)["issueUpdates"][0]["fields"]
     assert not any(name.startswith("customfield_") for name in fields)
-    assert len(fields["summary"]) <= 255 and fields["summary"].endswith("x…")
+    assert len(fields["summary"]) <= 255
+    assert fields["summary"].endswith("x…")
 
 
 def test_create_items_partial_failure_keeps_input_order(http: HttpClient) -> None:
@@ -140,16 +143,17 @@ def test_create_items_partial_failure_keeps_input_order(http: HttpClient) -> Non
 
     assert [r.ref for r in results] == ["a", "b", "c"]
     assert [r.ok for r in results] == [True, False, True]
-    assert results[0].item is not None and results[0].item.key == "PROD-24"
-    assert results[2].item is not None and results[2].item.key == "PROD-25"
+    assert results[0].item is not None
+    assert results[0].item.key == "PROD-24"
+    assert results[2].item is not None
+    assert results[2].item.key == "PROD-25"
     assert results[1].error == "customfield_10051: Operation value must be a number"
 
 
 def test_create_items_all_rejected_400_reports_each(http: HttpClient) -> None:
-    body = {"issues": [], "errors": [
-        {"status": 400, "elementErrors": {"errorMessages": [], "errors": {"summary": "required"}}, "failedElementNumber": i}
-        for i in range(2)
-    ]}  # fmt: skip
+    element = {"errorMessages": [], "errors": {"summary": "required"}}
+    errors = [{"status": 400, "elementErrors": element, "failedElementNumber": i} for i in range(2)]
+    body = {"issues": [], "errors": errors}
     with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
         mock.post(BULK).mock(return_value=httpx.Response(400, json=body))
         results = tracker(http).create_items([("a", draft(1)), ("b", draft(2))])
@@ -171,7 +175,8 @@ def test_update_item_sends_only_owned_fields_and_adds_labels(http: HttpClient) -
     assert body["update"] == {"labels": [{"add": "customer-feedback"}, {"add": "csv"}]}
     for owned_by_rnd in ("summary", "status", "assignee", "fixVersions", "labels"):
         assert owned_by_rnd not in body["fields"]
-    assert item.key == "PROD-7" and item.url == f"{SITE}/browse/PROD-7"
+    assert item.key == "PROD-7"
+    assert item.url == f"{SITE}/browse/PROD-7"
     assert item.updated_at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
 
@@ -188,7 +193,8 @@ def test_iter_changed_items_pages_until_token_missing(http: HttpClient) -> None:
 
     assert route.call_count == 2
     first, second = (call.request.url.params for call in route.calls)
-    assert "nextPageToken" not in first and second["nextPageToken"] == "CAEaAggD"
+    assert "nextPageToken" not in first
+    assert second["nextPageToken"] == "CAEaAggD"
     assert first["maxResults"] == "2"
     assert set(first["fields"].split(",")) >= {
         "summary",
@@ -212,7 +218,8 @@ def test_iter_changed_items_honours_is_last_even_with_token(http: HttpClient) ->
     with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
         route = mock.get(SEARCH).mock(return_value=httpx.Response(200, json=body))
         pages = list(tracker(http).iter_changed_items(Cursor.epoch()))
-    assert route.call_count == 1 and len(pages) == 1
+    assert route.call_count == 1
+    assert len(pages) == 1
 
 
 def test_iter_changed_items_repeating_token_raises_pagination_loop(http: HttpClient) -> None:
@@ -283,7 +290,8 @@ def test_search_429_with_retry_after_then_success(http: HttpClient, sleeps: list
             side_effect=[throttled, httpx.Response(200, json=fixture("search_page2.json"))]
         )
         pages = list(tracker(http).iter_changed_items(Cursor.epoch()))
-    assert route.call_count == 2 and len(pages) == 1
+    assert route.call_count == 2
+    assert len(pages) == 1
     assert max(sleeps) >= 3.0  # the client waited out Retry-After before asking again
 
 

@@ -91,7 +91,8 @@ def test_create_items_creates_120_with_marker_label_and_property(lagging: tuple[
     batch = drafts(120)
     results = make_tracker(url).create_items(batch)
 
-    assert [r.ref for r in results] == [m for m, _ in batch] and all(r.ok for r in results)
+    assert [r.ref for r in results] == [m for m, _ in batch]
+    assert all(r.ok for r in results)
     assert emulator.log.count("POST", "/rest/api/3/issue/bulk") == 3
     issues = {i["key"]: i for i in emulator.issues()}
     assert len(issues) == 120
@@ -118,7 +119,8 @@ def test_find_by_markers_sees_items_only_after_search_lag(
     clock.advance(31)
     found = tracker.find_by_markers(markers)
     assert set(found) == set(markers)
-    assert found[markers[7]].key == "PROD-8" and found[markers[7]].marker == markers[7]
+    assert found[markers[7]].key == "PROD-8"
+    assert found[markers[7]].marker == markers[7]
 
 
 def test_iter_changed_items_returns_each_exactly_once_with_minute_floor(
@@ -133,7 +135,8 @@ def test_iter_changed_items_returns_each_exactly_once_with_minute_floor(
     pages = list(tracker.iter_changed_items(since))
 
     keys = [item.key for page in pages for item in page.items]
-    assert sorted(keys) == sorted(f"PROD-{n}" for n in range(1, 121)) and len(keys) == 120
+    assert sorted(keys) == sorted(f"PROD-{n}" for n in range(1, 121))
+    assert len(keys) == 120
     assert [len(page.items) for page in pages] == [50, 50, 20]
     queries = {e.query["jql"] for e in emulator.log.entries("GET", "/rest/api/3/search/jql")}
     assert queries == {'project = "PROD" AND updated >= "2024/05/01 10:00" ORDER BY updated ASC, key ASC'}
@@ -153,12 +156,19 @@ def test_update_item_leaves_status_and_fix_version_alone(
     emulator.set_fix_version(key, "2.4")
     clock.advance(60)
 
-    new = BacklogDraft(title="Retitled by us", body="Now 9 accounts", labels=("urgent",), priority=Priority.LOW,
-                       account_count=9, total_arr=5.5)  # fmt: skip
+    new = BacklogDraft(
+        title="Retitled by us",
+        body="Now 9 accounts",
+        labels=("urgent",),
+        priority=Priority.LOW,
+        account_count=9,
+        total_arr=5.5,
+    )
     item = tracker.update_item(key, new)
 
     raw = emulator.issue(key)["fields"]
-    assert raw["status"]["name"] == "Done" and raw["resolution"]["name"] == "Done"
+    assert raw["status"]["name"] == "Done"
+    assert raw["resolution"]["name"] == "Done"
     assert [v["name"] for v in raw["fixVersions"]] == ["2.4"]
     assert raw["summary"] == "Customer request 0"  # R&D may retitle; we never send summary on update
     assert raw["labels"] == ["customer-feedback", "syncer-0000000000000000", "urgent"]
@@ -169,7 +179,8 @@ def test_update_item_leaves_status_and_fix_version_alone(
 
     clock.advance(31)
     (page,) = list(tracker.iter_changed_items(Cursor(T0 + timedelta(minutes=1))))
-    assert page.items[0].status is ItemStatus.DONE and page.items[0].milestone == "2.4"
+    assert page.items[0].status is ItemStatus.DONE
+    assert page.items[0].milestone == "2.4"
     assert page.items[0].body == "Now 9 accounts"
 
 
@@ -182,7 +193,8 @@ def test_rate_limit_burst_is_absorbed_by_retries() -> None:
     keys = [item.key for page in pages for item in page.items]
     assert len(keys) == 12 == len(set(keys))
     http = tracker._http
-    assert http.statuses[429] >= 1 and http.statuses[200] + http.statuses[201] == 7
+    assert http.statuses[429] >= 1
+    assert http.statuses[200] + http.statuses[201] == 7
 
 
 def test_create_items_reports_rejected_elements_in_place() -> None:
@@ -190,8 +202,10 @@ def test_create_items_reports_rejected_elements_in_place() -> None:
         emulator.reject_bulk_elements = {1}
         results = make_tracker(url).create_items(drafts(3))
     assert [r.ok for r in results] == [True, False, True]
-    assert results[2].item is not None and results[2].item.key == "PROD-2"
-    assert results[1].error is not None and "summary" in results[1].error
+    assert results[2].item is not None
+    assert results[2].item.key == "PROD-2"
+    assert results[1].error is not None
+    assert "summary" in results[1].error
 
 
 def test_wrong_token_raises_auth_error() -> None:
@@ -206,17 +220,21 @@ def api() -> Iterator[tuple[JiraEmulator, Callable[..., httpx.Response]]]:
         yield emulator, client.request
 
 
-def test_emulator_search_rejects_unsupported_jql(api: tuple[JiraEmulator, Callable[..., httpx.Response]]) -> None:
+def test_emulator_search_rejects_unsupported_jql(
+    api: tuple[JiraEmulator, Callable[..., httpx.Response]],
+) -> None:
     _, call = api
     bad = call("GET", "/rest/api/3/search/jql", params={"jql": "assignee = currentUser()"})
-    assert bad.status_code == 400 and "assignee" in bad.json()["errorMessages"][0]
+    assert bad.status_code == 400
+    assert "assignee" in bad.json()["errorMessages"][0]
 
 
 def test_emulator_bulk_over_50_is_400(api: tuple[JiraEmulator, Callable[..., httpx.Response]]) -> None:
     emulator, call = api
     update = {"fields": {"project": {"key": "PROD"}, "summary": "s", "issuetype": {"name": "Story"}}}
     response = call("POST", "/rest/api/3/issue/bulk", json={"issueUpdates": [update] * 51})
-    assert response.status_code == 400 and emulator.issues() == []
+    assert response.status_code == 400
+    assert emulator.issues() == []
 
 
 def test_emulator_update_rejects_unknown_and_status_fields(
@@ -226,10 +244,14 @@ def test_emulator_update_rejects_unknown_and_status_fields(
     created = call("POST", "/rest/api/3/issue", json={"fields": {
         "project": {"key": "PROD"}, "summary": "s", "issuetype": {"name": "Story"}}})  # fmt: skip
     key = created.json()["key"]
-    bad = call("PUT", f"/rest/api/3/issue/{key}", json={"fields": {"status": {"name": "Done"}, "nonsense": 1}})
-    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"status", "nonsense"}
+    bad = call(
+        "PUT", f"/rest/api/3/issue/{key}", json={"fields": {"status": {"name": "Done"}, "nonsense": 1}}
+    )
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"status", "nonsense"}
     plain = call("PUT", f"/rest/api/3/issue/{key}", json={"fields": {"description": "not ADF"}})
-    assert plain.status_code == 400 and "Atlassian Document" in plain.json()["errors"]["description"]
+    assert plain.status_code == 400
+    assert "Atlassian Document" in plain.json()["errors"]["description"]
 
 
 def test_emulator_search_pages_cap_and_reconcile(clock: FakeClock) -> None:
@@ -238,32 +260,42 @@ def test_emulator_search_pages_cap_and_reconcile(clock: FakeClock) -> None:
         make_tracker(url).create_items(drafts(3))
         jql = {"jql": "project = PROD ORDER BY key ASC", "fields": "summary"}
         assert client.get("/rest/api/3/search/jql", params=jql).json() == {"issues": [], "isLast": True}
-        reconciled = client.post("/rest/api/3/search/jql", json={**jql, "fields": ["summary"],
-                                                                  "reconcileIssues": [10001, 10002]})  # fmt: skip
+        body = {**jql, "fields": ["summary"], "reconcileIssues": [10001, 10002]}
+        reconciled = client.post("/rest/api/3/search/jql", json=body)
         assert [i["key"] for i in reconciled.json()["issues"]] == ["PROD-1", "PROD-2"]
         clock.advance(61)
         first = client.get("/rest/api/3/search/jql", params={**jql, "maxResults": 2}).json()
-        assert [i["key"] for i in first["issues"]] == ["PROD-1", "PROD-2"] and first["isLast"] is False
+        assert [i["key"] for i in first["issues"]] == ["PROD-1", "PROD-2"]
+        assert first["isLast"] is False
         assert set(first["issues"][0]) == {"expand", "id", "self", "key", "fields"}
         assert set(first["issues"][0]["fields"]) == {"summary"}
-        last = client.get("/rest/api/3/search/jql", params={**jql, "nextPageToken": first["nextPageToken"]}).json()
-        assert [i["key"] for i in last["issues"]] == ["PROD-3"] and "nextPageToken" not in last
+        last = client.get(
+            "/rest/api/3/search/jql", params={**jql, "nextPageToken": first["nextPageToken"]}
+        ).json()
+        assert [i["key"] for i in last["issues"]] == ["PROD-3"]
+        assert "nextPageToken" not in last
         ids_only = client.get("/rest/api/3/search/jql", params={"jql": "project = PROD"}).json()
         assert set(ids_only["issues"][0]) <= {"id", "key", "self", "expand"}
         huge = client.get("/rest/api/3/search/jql", params={**jql, "maxResults": 1000}).json()
         assert len(huge["issues"]) == 3  # capped at 100 with fields; only 3 exist anyway
 
 
-def test_emulator_versions_release_by_update_only(api: tuple[JiraEmulator, Callable[..., httpx.Response]]) -> None:
+def test_emulator_versions_release_by_update_only(
+    api: tuple[JiraEmulator, Callable[..., httpx.Response]],
+) -> None:
     _, call = api
     assert [v["name"] for v in call("GET", "/rest/api/3/project/PROD/versions").json()] == [
         "2.4", "2.5", "3.0 (unscheduled)"]  # fmt: skip
     refused = call("POST", "/rest/api/3/version", json={"name": "4.0", "projectId": 10000, "released": True})
     assert refused.status_code == 400
-    made = call("POST", "/rest/api/3/version", json={"name": "4.0", "projectId": 10000, "releaseDate": "2024-07-01"})
-    assert made.status_code == 201 and made.json()["released"] is False
+    made = call(
+        "POST", "/rest/api/3/version", json={"name": "4.0", "projectId": 10000, "releaseDate": "2024-07-01"}
+    )
+    assert made.status_code == 201
+    assert made.json()["released"] is False
     released = call("PUT", f"/rest/api/3/version/{made.json()['id']}", json={"released": True})
-    assert released.json()["released"] is True and released.json()["releaseDate"] == "2024-07-01"
+    assert released.json()["released"] is True
+    assert released.json()["releaseDate"] == "2024-07-01"
     duplicate = call("POST", "/rest/api/3/version", json={"name": "2.4", "projectId": 10000})
     assert duplicate.status_code == 400
 
@@ -277,10 +309,12 @@ def test_jira_sdk_creates_reads_and_searches() -> None:
             project="PROD", summary="From the SDK", description="Plain v2 text", issuetype="Story",
             labels=["sdk"], priority={"name": "High"},
         )  # fmt: skip
-        assert issue.key == "PROD-1" and issue.fields.summary == "From the SDK"
+        assert issue.key == "PROD-1"
+        assert issue.fields.summary == "From the SDK"
         assert issue.fields.description == "Plain v2 text"
         found = client.search_issues("project = PROD")
         assert [i.key for i in found] == ["PROD-1"]
-        assert found[0].fields.status.name == "To Do" and found[0].fields.labels == ["sdk"]
+        assert found[0].fields.status.name == "To Do"
+        assert found[0].fields.labels == ["sdk"]
         assert client.server_info()["deploymentType"] == "Cloud"
     assert emulator.issue("PROD-1")["fields"]["description"]["type"] == "doc"  # stored as ADF
