@@ -46,6 +46,17 @@ def demo_config(workdir: Path, crm_url: str, tracker_url: str) -> OrgConfig:
     return parse_org_config(workdir / "demo.yaml", data)
 
 
+def edit_one_linked_ticket(hubspot: HubSpotEmulator) -> str:
+    """Edit the body of one ticket already linked to a backlog item, like a salesperson would."""
+    for ticket_id in sorted(hubspot.ids("tickets"), key=int):
+        ticket = hubspot.ticket(ticket_id)
+        if ticket.get("syncer_backlog_key"):
+            body = ticket.get("content") or ""
+            hubspot.update_ticket(ticket_id, content=body + " Update: the customer now needs this by end of quarter.")
+            return ticket_id
+    raise RuntimeError("no linked ticket to edit: the first pass created nothing")
+
+
 def run_demo(scenario: str = "hubspot-jira", seed: int = 7, database_url: str | None = None) -> DemoResult:
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
@@ -53,7 +64,8 @@ def run_demo(scenario: str = "hubspot-jira", seed: int = 7, database_url: str | 
     hubspot.seed_demo(seed)
     jira = JiraEmulator(token=DEMO_TOKEN, search_lag_s=SEARCH_LAG_S)
     jira.seed_demo(seed)
-    result = DemoResult(tickets=hubspot.ticket_count(), companies=hubspot.company_count())
+    seeded = hubspot.counts()
+    result = DemoResult(tickets=seeded["tickets"], companies=seeded["companies"])
     with tempfile.TemporaryDirectory(prefix="syncer-demo-") as tmp, ServedApp(hubspot.app) as crm, \
             ServedApp(jira.app) as tracker:
         workdir = Path(tmp)
@@ -62,7 +74,7 @@ def run_demo(scenario: str = "hubspot-jira", seed: int = 7, database_url: str | 
         try:
             result.passes.append(run_org(config, store, "first sync"))
             result.passes.append(run_org(config, store, "repeat"))
-            result.edited_ticket = hubspot.edit_demo_ticket()
+            result.edited_ticket = edit_one_linked_ticket(hubspot)
             time.sleep(SEARCH_LAG_S + 0.2)  # HubSpot's search index lags behind writes
             result.passes.append(run_org(config, store, "one ticket edited"))
             result.passes.append(run_org(config, store, "repeat"))

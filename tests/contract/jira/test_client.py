@@ -66,8 +66,10 @@ def draft(n: int = 1, **overrides: Any) -> BacklogDraft:
 
 
 def created(start: int, count: int) -> dict[str, Any]:
-    issues = [{"id": str(10000 + i), "key": f"PROD-{i}", "self": f"{SITE}/rest/api/3/issue/{10000 + i}"}
-              for i in range(start, start + count)]  # fmt: skip
+    issues = [
+        {"id": str(10000 + i), "key": f"PROD-{i}", "self": f"{SITE}/rest/api/3/issue/{10000 + i}"}
+        for i in range(start, start + count)
+    ]
     return {"issues": issues, "errors": []}
 
 

@@ -241,8 +241,8 @@ def test_emulator_update_rejects_unknown_and_status_fields(
     api: tuple[JiraEmulator, Callable[..., httpx.Response]],
 ) -> None:
     _, call = api
-    created = call("POST", "/rest/api/3/issue", json={"fields": {
-        "project": {"key": "PROD"}, "summary": "s", "issuetype": {"name": "Story"}}})  # fmt: skip
+    fields = {"project": {"key": "PROD"}, "summary": "s", "issuetype": {"name": "Story"}}
+    created = call("POST", "/rest/api/3/issue", json={"fields": fields})
     key = created.json()["key"]
     bad = call(
         "PUT", f"/rest/api/3/issue/{key}", json={"fields": {"status": {"name": "Done"}, "nonsense": 1}}
@@ -284,8 +284,8 @@ def test_emulator_versions_release_by_update_only(
     api: tuple[JiraEmulator, Callable[..., httpx.Response]],
 ) -> None:
     _, call = api
-    assert [v["name"] for v in call("GET", "/rest/api/3/project/PROD/versions").json()] == [
-        "2.4", "2.5", "3.0 (unscheduled)"]  # fmt: skip
+    names = [v["name"] for v in call("GET", "/rest/api/3/project/PROD/versions").json()]
+    assert names == ["2.4", "2.5", "3.0 (unscheduled)"]
     refused = call("POST", "/rest/api/3/version", json={"name": "4.0", "projectId": 10000, "released": True})
     assert refused.status_code == 400
     made = call(
@@ -306,9 +306,13 @@ def test_jira_sdk_creates_reads_and_searches() -> None:
     with served() as (emulator, url):
         client = jira.JIRA(server=url, basic_auth=(EMAIL, TOKEN))
         issue = client.create_issue(
-            project="PROD", summary="From the SDK", description="Plain v2 text", issuetype="Story",
-            labels=["sdk"], priority={"name": "High"},
-        )  # fmt: skip
+            project="PROD",
+            summary="From the SDK",
+            description="Plain v2 text",
+            issuetype="Story",
+            labels=["sdk"],
+            priority={"name": "High"},
+        )
         assert issue.key == "PROD-1"
         assert issue.fields.summary == "From the SDK"
         assert issue.fields.description == "Plain v2 text"

@@ -1,0 +1,5 @@
+"""`python -m syncer` runs the CLI."""
+
+from syncer.cli import app
+
+app()
