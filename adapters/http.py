@@ -268,6 +268,8 @@ class HttpClient:
         limiter = self._buckets.get(bucket) or self._buckets.get("default")
         if limiter is not None:
             limiter.acquire()
+        if bucket != "default" and "default" in self._buckets and limiter is not self._buckets["default"]:
+            self._buckets["default"].acquire()  # an endpoint budget (search) also counts toward the general one
         started = time.perf_counter()
         try:
             response = self._client.request(method, path, params=params, json=json_body)

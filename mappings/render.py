@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,9 +21,19 @@ class RenderOptions:
 
 
 def display_title(title: str) -> str:
-    """A clean title: request prefixes ("FR:", "需求：") dropped, whitespace collapsed."""
-    cleaned = re.sub(r"\s+", " ", REQUEST_PREFIXES.sub("", title)).strip()
+    """A clean title: NFKC (full-width to half-width), request prefixes ("FR:", "需求：") and trailing
+    exclamation marks dropped, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", title)
+    cleaned = re.sub(r"\s+", " ", REQUEST_PREFIXES.sub("", text)).strip().rstrip("!?。.,;:").strip()
     return cleaned or title.strip()
+
+
+def representative_title(fbs: Sequence[Feedback]) -> str:
+    """The most common clean title among the requests (ties: the earliest record), at most 255 chars."""
+    cleaned = [(display_title(fb.title), _stable_id(fb)) for fb in fbs]
+    counts = Counter(title for title, _ in cleaned)
+    best = min(cleaned, key=lambda c: (-counts[c[0]], c[0] != c[0].strip() or c[0].islower(), c[1]))
+    return best[0][:255]
 
 
 def money(amount: float, currency: str = "$") -> str:
@@ -64,7 +76,7 @@ def render_draft(members: Sequence[Member], weights: PriorityWeights, options: R
     if not members:
         raise ValueError("cannot render an empty group")
     ordered = sorted(members, key=lambda m: _stable_id(m[0]))
-    title = display_title(ordered[0][0].title)[:255]
+    title = representative_title([fb for fb, _ in ordered])
     accounts = _distinct_accounts(ordered)
     total_arr = sum(a.arr for a in accounts.values())
     open_deals = sum(a.open_deal_value for a in accounts.values())

@@ -25,7 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 110)
 err = Console(stderr=True)
 
 ConfigDir = Annotated[Path | None, typer.Option("--config-dir", "-c", help="Directory of org YAML files "
@@ -34,9 +34,11 @@ Org = Annotated[str, typer.Option("--org", "-o", help="Org name (its config is C
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables")]
 
 
-def _settings() -> ServiceSettings:
+def _settings(quiet: bool = False) -> ServiceSettings:
+    """Service settings; logging set up from them (`quiet` commands default to warnings only)."""
     settings = ServiceSettings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level or ("WARNING" if quiet else "INFO"),
+                      settings.log_format or ("console" if quiet else "json"))
     return settings
 
 
@@ -192,7 +194,7 @@ def demo(
     """Start the bundled emulators, seed them, sync twice, edit one ticket, sync twice more; show it all."""
     from syncer.demo import SCENARIOS, run_demo
 
-    settings = _settings()
+    settings = _settings(quiet=True)
     if scenario not in SCENARIOS:
         err.print(f"unknown scenario {scenario!r}; available: {', '.join(SCENARIOS)}")
         raise typer.Exit(2)
@@ -205,8 +207,9 @@ def demo(
     out.print(f"Seeded {result.companies} companies and {result.tickets} tickets; synced into Jira project PROD.\n")
     out.print(passes_table(result.passes))
     out.print(
-        "first sync: feedback tickets grouped into backlog items (several customers -> one item);\n"
-        "repeat: nothing changed, nothing written; "
+        "first sync: feedback tickets grouped into backlog items (several customers -> one item), and\n"
+        "  every ticket shows its Jira key; bad records went to dead letters, the run went on.\n"
+        "repeat: nothing changed, nothing written (re-read records are skipped by content hash).\n"
         f"one ticket edited (#{result.edited_ticket}): exactly one Jira issue updated.\n"
     )
     out.print(items_table(result.top_items))

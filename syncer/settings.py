@@ -17,8 +17,8 @@ class ServiceSettings(BaseSettings):
 
     database_url: str | None = None  # unset: a SQLite file ./syncer.db (the demo uses a temporary one)
     config_dir: Path = Path("orgs")
-    log_level: str = "INFO"
-    log_format: str = "json"  # json | console
+    log_level: str | None = None  # unset: INFO, or WARNING for the demo
+    log_format: str | None = None  # json | console; unset: json, or console for the demo
 
     @property
     def database(self) -> str:

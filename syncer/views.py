@@ -13,9 +13,12 @@ from syncer.state import DeadLetter, Link, RunRecord
 
 def passes_table(passes: Sequence[PassCounts], title: str = "Sync passes") -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("pass", "pulled", "changed", "ignored", "items created", "items updated", "links written",
-                   "dead letters", "requests"):
-        table.add_column(column, justify="left" if column == "pass" else "right")
+    table.caption = ("pulled: records read (re-reads of the overlap window included) · changed: new or edited "
+                     "feedback · created/updated: backlog items · linked: CRM records shown their item")
+    table.caption_justify = "left"
+    table.add_column("pass", no_wrap=True)
+    for column in ("pulled", "changed", "ignored", "created", "updated", "linked", "dead", "requests"):
+        table.add_column(column, justify="right")
     for p in passes:
         table.add_row(p.name, str(p.feedback_pulled), str(p.feedback_changed), str(p.feedback_ignored),
                       str(p.items_created), str(p.items_updated), str(p.links_written), str(p.dead_letters),
@@ -25,10 +28,11 @@ def passes_table(passes: Sequence[PassCounts], title: str = "Sync passes") -> Ta
 
 def items_table(links: Sequence[Link], title: str = "Top backlog items (by requesting accounts)") -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("item", "title", "accounts", "ARR behind it", "priority"):
-        table.add_column(column, justify="right" if column in ("accounts", "ARR behind it") else "left")
+    for column in ("item", "title", "accounts", "ARR", "priority"):
+        table.add_column(column, justify="right" if column in ("accounts", "ARR") else "left",
+                         no_wrap=column != "title")
     for link in links:
-        table.add_row(link.item_key, link.title[:60], str(link.account_count), money(link.total_arr), link.priority)
+        table.add_row(link.item_key, link.title[:48], str(link.account_count), money(link.total_arr), link.priority)
     return table
 
 

@@ -38,7 +38,8 @@ log = structlog.get_logger("syncer.hubspot")
 # and 5 searches / s per account (https://developers.hubspot.com/docs/api/usage-details).
 RATE_LIMITS: Mapping[str, RateLimit] = {
     "default": RateLimit(rate=9.0, burst=10),
-    "search": RateLimit(rate=4.0, burst=4),
+    # burst 1: at most 1 + 4 = 5 searches in any one-second window, HubSpot's limit
+    "search": RateLimit(rate=4.0, burst=1),
 }
 
 SEARCH_CAP = 10_000  # search returns at most 10,000 results per query; asking beyond is HTTP 400
@@ -171,7 +172,7 @@ class HubSpotCrm:
             if not isinstance(total, int):
                 raise MalformedResponseError("hubspot search: response has no integer total")
             if total > SEARCH_CAP:
-                if lo == hi and False:
+                if lo == hi:
                     yield from self._iter_one_millisecond(lo)
                 else:
                     mid = (lo + hi) // 2

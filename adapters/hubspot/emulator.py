@@ -42,6 +42,7 @@ from adapters.hubspot.emulator_wire import (
     paged,
     paging_params,
     read_body,
+    requested_properties,
     unknown_type,
 )
 
@@ -328,7 +329,7 @@ class HubSpotEmulator:
 
     async def _get_one(self, request: Request) -> Response:
         object_type, object_id = request.path_params["object_type"], request.path_params["object_id"]
-        wanted = [p for p in request.query_params.get("properties", "").split(",") if p] or None
+        wanted = requested_properties(request)
         with self._lock:
             props = self._objects.get(object_type, {}).get(object_id)
             if props is None:
@@ -365,7 +366,7 @@ class HubSpotEmulator:
         if object_type not in OBJECT_TYPES:
             return unknown_type(object_type)
         limit, after = paging_params(request, default=10, cap=100)
-        wanted = [p for p in request.query_params.get("properties", "").split(",") if p] or None
+        wanted = requested_properties(request)
         with self._lock:
             ids = sorted(self._objects[object_type], key=int)
             chunk = ids[after : after + limit]

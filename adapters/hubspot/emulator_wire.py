@@ -115,3 +115,9 @@ def not_found(object_id: str) -> JSONResponse:
         "OBJECT_NOT_FOUND",
         context={"id": [object_id]},
     )
+
+
+def requested_properties(request: Request) -> list[str] | None:
+    """`?properties=a,b` or `?properties=a&properties=b` (the SDKs send the repeated form)."""
+    names = [p for value in request.query_params.getlist("properties") for p in value.split(",") if p]
+    return names or None

@@ -75,3 +75,17 @@ def test_render_draft_counts_unknown_accounts_separately() -> None:
 def test_render_draft_rejects_empty_group() -> None:
     with pytest.raises(ValueError, match="empty group"):
         render_draft([], WEIGHTS, OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("titles", "expected"),
+    [
+        pytest.param(["bulk of edit contacts", "Bulk edit of contacts", "Bulk edit of contacts!!"],
+                     "Bulk edit of contacts", id="most-common-wins"),
+        pytest.param(["Ｅｍａｉｌ ｔｅｍｐｌａｔｅ ｅｄｉｔｏｒ！！"], "Email template editor", id="full-width-and-bangs"),
+        pytest.param(["dark mode", "Dark mode"], "Dark mode", id="tie-prefers-capitalised"),
+    ],
+)
+def test_render_draft_picks_a_clean_representative_title(titles: list[str], expected: str) -> None:
+    members = [(make_feedback(i, title=t), make_account()) for i, t in enumerate(titles, start=1)]
+    assert render_draft(members, WEIGHTS, OPTIONS).title == expected
