@@ -45,6 +45,7 @@ from adapters.hubspot.emulator_wire import (
     requested_properties,
     unknown_type,
 )
+from adapters.hubspot.records import parse_timestamp
 
 Props = dict[str, str | None]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -188,8 +189,14 @@ class HubSpotEmulator:
         return props
 
     def _queue_index(self, object_type: str, object_id: str, props: Props) -> None:
-        """Search sees a write only `search_lag_s` later (HubSpot's search index is fed asynchronously)."""
-        visible_at = self.clock() + self.search_lag_s
+        """Search sees a write only `search_lag_s` after it happened (the index is fed asynchronously).
+
+        Seeded history (a modification time in the past) is therefore already indexed.
+        """
+        now = self.clock()
+        stamp = props.get("hs_lastmodifieddate")
+        modified = parse_timestamp(stamp).timestamp() if stamp else now
+        visible_at = min(now, modified) + self.search_lag_s
         heapq.heappush(self._pending, (visible_at, next(self._seq), object_type, object_id, dict(props)))
 
     def _refresh_index(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,17 +18,17 @@ TOKEN = "sdk-token"
 
 
 @pytest.fixture(scope="module")
-def portal() -> Iterator[tuple[HubSpotEmulator, object]]:
+def portal() -> Iterator[tuple[HubSpotEmulator, Any]]:
     emulator = HubSpotEmulator(token=TOKEN)
     emulator.seed_demo(seed=11, companies=30, tickets=40)
     with ServedApp(emulator.app) as served:
         yield emulator, hubspot.HubSpot(access_token=TOKEN, host=served.url)
 
 
-def test_sdk_lists_every_company_page_by_page(portal: tuple[HubSpotEmulator, object]) -> None:
+def test_sdk_lists_every_company_page_by_page(portal: tuple[HubSpotEmulator, Any]) -> None:
     emulator, api = portal
-    page = api.crm.companies.basic_api.get_page(limit=10, properties=["name", "customer_tier"])  # type: ignore[attr-defined]
-    everything = api.crm.companies.get_all(properties=["name"])  # type: ignore[attr-defined]
+    page = api.crm.companies.basic_api.get_page(limit=10, properties=["name", "customer_tier"])
+    everything = api.crm.companies.get_all(properties=["name"])
 
     assert len(page.results) == 10
     assert page.paging.next.after == "10"
@@ -35,7 +36,7 @@ def test_sdk_lists_every_company_page_by_page(portal: tuple[HubSpotEmulator, obj
     assert {c.id for c in everything} == set(emulator.ids("companies"))
 
 
-def test_sdk_search_filters_companies(portal: tuple[HubSpotEmulator, object]) -> None:
+def test_sdk_search_filters_companies(portal: tuple[HubSpotEmulator, Any]) -> None:
     emulator, api = portal
     request = companies_api.PublicObjectSearchRequest(
         filter_groups=[
@@ -48,14 +49,14 @@ def test_sdk_search_filters_companies(portal: tuple[HubSpotEmulator, object]) ->
         properties=["name", "customer_tier"],
         limit=100,
     )
-    found = api.crm.companies.search_api.do_search(public_object_search_request=request)  # type: ignore[attr-defined]
+    found = api.crm.companies.search_api.do_search(public_object_search_request=request)
 
     expected = {c for c in emulator.ids("companies") if emulator.company(c)["customer_tier"] == "enterprise"}
     assert found.total == len(expected) > 0
     assert {r.id for r in found.results} == expected
 
 
-def test_sdk_batch_update_writes_the_ticket(portal: tuple[HubSpotEmulator, object]) -> None:
+def test_sdk_batch_update_writes_the_ticket(portal: tuple[HubSpotEmulator, Any]) -> None:
     emulator, api = portal
     ticket = emulator.ids("tickets")[0]
     batch = tickets_api.BatchInputSimplePublicObjectBatchInput(
@@ -63,7 +64,7 @@ def test_sdk_batch_update_writes_the_ticket(portal: tuple[HubSpotEmulator, objec
             tickets_api.SimplePublicObjectBatchInput(id=ticket, properties={"syncer_backlog_key": "SDK-1"})
         ]
     )
-    result = api.crm.tickets.batch_api.update(batch_input_simple_public_object_batch_input=batch)  # type: ignore[attr-defined]
+    result = api.crm.tickets.batch_api.update(batch_input_simple_public_object_batch_input=batch)
 
     assert result.status == "COMPLETE"
     assert emulator.ticket(ticket)["syncer_backlog_key"] == "SDK-1"
