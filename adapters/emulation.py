@@ -134,7 +134,9 @@ def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults
             await asyncio.sleep(faults.latency_s)
         status = faults.take_status(path)
         if status is not None:
-            headers = {"Retry-After": faults.retry_after} if faults.retry_after and status in (429, 503) else {}
+            headers = (
+                {"Retry-After": faults.retry_after} if faults.retry_after and status in (429, 503) else {}
+            )
             return JSONResponse({"message": f"{name} emulator: injected {status}"}, status, headers=headers)
         if faults.take_malformed(path):
             return Response(b'{"results": [ truncated', 200, media_type="application/json")
@@ -157,7 +159,9 @@ class ServedApp:
     """An ASGI app served by uvicorn on 127.0.0.1 in a daemon thread; `url` is known once started."""
 
     def __init__(self, app: Starlette, port: int = 0, host: str = "127.0.0.1") -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"emulator:{port}", daemon=True)
         self._host = host

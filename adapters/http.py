@@ -121,7 +121,9 @@ class RetryPolicy:
     max_retry_after: float = 120.0
 
 
-SENSITIVE_PARAMS = frozenset({"access_token", "token", "api_key", "apikey", "key", "client_secret", "password"})
+SENSITIVE_PARAMS = frozenset(
+    {"access_token", "token", "api_key", "apikey", "key", "client_secret", "password"}
+)
 
 
 def redacted_url(url: httpx.URL) -> str:
@@ -269,7 +271,9 @@ class HttpClient:
         if limiter is not None:
             limiter.acquire()
         if bucket != "default" and "default" in self._buckets and limiter is not self._buckets["default"]:
-            self._buckets["default"].acquire()  # an endpoint budget (search) also counts toward the general one
+            self._buckets[
+                "default"
+            ].acquire()  # an endpoint budget (search) also counts toward the general one
         started = time.perf_counter()
         try:
             response = self._client.request(method, path, params=params, json=json_body)
@@ -372,5 +376,6 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedResponseError(
-            f"{response.request.method} {response.request.url.path}: body is not JSON: {_excerpt(response, 120)}"
+            f"{response.request.method} {response.request.url.path}: "
+            f"body is not JSON: {_excerpt(response, 120)}"
         ) from exc

@@ -3,7 +3,8 @@
 Priority formula (documented in README "How priority is computed"):
 
     value(account)  = tier_weight[account.tier] * (1 + account.arr / arr_unit)
-    score(group)    = sum over distinct accounts of urgency_weight[max urgency of that account] * value(account)
+    score(group)    = sum over distinct accounts of
+                      urgency_weight[max urgency of that account] * value(account)
     priority        = the first threshold level whose minimum the score reaches (highest first)
 
 So one enterprise customer shouting "critical" counts about as much as several small ones asking
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from mappings.models import Account, BacklogDraft, Feedback, Priority, Urgency
+from mappings.models import Account, Feedback, Priority, Urgency
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +45,16 @@ def is_product_feedback(fb: Feedback, rule: FeedbackFilter) -> bool:
 
 
 REQUEST_PREFIXES = re.compile(
-    r"^\s*(?:feature\s*request|fr|request|feedback|idea|需求|功能需求|建议|希望|请求|请)\s*[:：\-—]*\s*",
+    # latin prefixes need a separator ("FR: x", not "Frontend"); Chinese ones may run straight on
+    r"^\s*(?:(?:feature\s*request|fr|request|feedback|idea)\s*[:：\-—]+|(?:需求|功能需求|建议|希望|请求|请)[:：\-—]*)\s*",
     re.IGNORECASE,
 )
 _STOPWORDS = frozenset(
-    "a an the to for of in on and or with please support add allow ability be can could we would like "
-    "need want our us is are it".split()
+    {
+        "a", "an", "the", "to", "for", "of", "in", "on", "and", "or", "with", "please", "support", "add",
+        "allow", "ability", "be", "can", "could", "we", "would", "like", "need", "want", "our", "us", "is",
+        "are", "it",
+    }
 )
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)

@@ -8,7 +8,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mappings.feedback import REQUEST_PREFIXES, Member, PriorityWeights, customer_value, prioritise, priority_score
+from mappings.feedback import (
+    REQUEST_PREFIXES,
+    Member,
+    PriorityWeights,
+    customer_value,
+    prioritise,
+    priority_score,
+)
 from mappings.models import Account, BacklogDraft, Feedback
 
 
@@ -82,7 +89,9 @@ def render_draft(members: Sequence[Member], weights: PriorityWeights, options: R
     open_deals = sum(a.open_deal_value for a in accounts.values())
     count = len({fb.account_id or f"unknown:{fb.id}" for fb, _ in ordered})
     score = priority_score(ordered, weights)
-    header = [f"Requested by {count} account{'s' if count != 1 else ''} · ARR {money(total_arr, options.currency)}"]
+    header = [
+        f"Requested by {count} account{'s' if count != 1 else ''} · ARR {money(total_arr, options.currency)}"
+    ]
     if open_deals:
         header.append(f"open deals {money(open_deals, options.currency)}")
     lines = [" · ".join(header), f"Priority score {score:g} (urgency × customer value)", ""]

@@ -101,8 +101,12 @@ class Apply:
                 unit.mark_applied(self._org, {m: err for m, (_, err) in failed.items()}, state="failed")
                 for plan, error in failed.values():
                     self._counts.dead_letters += unit.dead_letter(
-                        self._org, self._tracker.system, plan.key, "create",
-                        f"{self._tracker.system} refused the item: {error}", plan.draft.title,
+                        self._org,
+                        self._tracker.system,
+                        plan.key,
+                        "create",
+                        f"{self._tracker.system} refused the item: {error}",
+                        plan.draft.title,
                     )
             self._counts.items_created += len(done)
             log.info("items.created", count=len(done), failed=len(failed))
@@ -153,9 +157,16 @@ class Apply:
     def _save(self, unit: Unit, done: Sequence[tuple[PlannedGroup, BacklogItem]]) -> None:
         links = [
             Link(
-                group_key=p.key, marker=p.marker, tracker=self._tracker.system, item_key=item.key,
-                item_url=item.url, draft_hash=p.draft_hash, title=p.draft.title,
-                account_count=p.draft.account_count, total_arr=p.draft.total_arr, priority=p.draft.priority.value,
+                group_key=p.key,
+                marker=p.marker,
+                tracker=self._tracker.system,
+                item_key=item.key,
+                item_url=item.url,
+                draft_hash=p.draft_hash,
+                title=p.draft.title,
+                account_count=p.draft.account_count,
+                total_arr=p.draft.total_arr,
+                priority=p.draft.priority.value,
             )
             for p, item in done
         ]
@@ -172,8 +183,10 @@ class Apply:
             if not due:
                 return
             after = due[-1][0].record_id
-            links = [FeedbackLink(feedback_id=f.record_id, backlog_key=link.item_key, backlog_url=link.item_url)
-                     for f, link in due]
+            links = [
+                FeedbackLink(feedback_id=f.record_id, backlog_key=link.item_key, backlog_url=link.item_url)
+                for f, link in due
+            ]
             results = self._crm.link_feedback(links)
             ok = {r.ref: link.backlog_key for r, link in zip(results, links, strict=True) if r.ok}
             with self._store.unit() as unit:
@@ -184,4 +197,3 @@ class Apply:
                             self._org, self._crm.system, result.ref, "writeback", result.error or "refused"
                         )
             self._counts.links_written += len(ok)
-

@@ -1,4 +1,7 @@
-"""The `syncer` command line (typer + rich). Exit codes: 0 ok, 1 finished with failures, 2 bad usage/config."""
+"""The `syncer` command line (typer + rich).
+
+Exit codes: 0 ok, 1 finished with failures, 2 bad usage or bad config.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +31,12 @@ app = typer.Typer(
 out = Console(width=None if sys.stdout.isatty() else 110)
 err = Console(stderr=True)
 
-ConfigDir = Annotated[Path | None, typer.Option("--config-dir", "-c", help="Directory of org YAML files "
-                                                "[env SYNCER_CONFIG_DIR, default ./orgs]")]
+ConfigDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--config-dir", "-c", help="Directory of org YAML files [env SYNCER_CONFIG_DIR, default ./orgs]"
+    ),
+]
 Org = Annotated[str, typer.Option("--org", "-o", help="Org name (its config is CONFIG_DIR/ORG.yaml)")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables")]
 
@@ -37,8 +44,10 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on std
 def _settings(quiet: bool = False) -> ServiceSettings:
     """Service settings; logging set up from them (`quiet` commands default to warnings only)."""
     settings = ServiceSettings()
-    configure_logging(settings.log_level or ("WARNING" if quiet else "INFO"),
-                      settings.log_format or ("console" if quiet else "json"))
+    configure_logging(
+        settings.log_level or ("WARNING" if quiet else "INFO"),
+        settings.log_format or ("console" if quiet else "json"),
+    )
     return settings
 
 
@@ -54,9 +63,13 @@ def _finish(passes: list[PassCounts], as_json: bool) -> None:
         out.print(passes_table(passes))
         for p in passes:
             for e in p.errors:
-                err.print(f"[red]error[/red] {e}\nThe next run resumes where this one stopped.", highlight=False)
+                err.print(
+                    f"[red]error[/red] {e}\nThe next run resumes where this one stopped.", highlight=False
+                )
         if any(p.dead_letters for p in passes):
-            out.print("Some records could not be synced: see [bold]syncer status --org ...[/bold] for the reasons.")
+            out.print(
+                "Some records could not be synced: see [bold]syncer status --org ...[/bold] for the reasons."
+            )
     if any(p.failed for p in passes):
         raise typer.Exit(1)
 
@@ -91,11 +104,20 @@ def _one_pass(org: str, config_dir: Path | None, as_json: bool, name: str, since
     try:
         config = find_org_config(config_dir or settings.config_dir, org)
         store = open_store(settings.database)
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} records"),
-                      TimeElapsedColumn(), console=err, transient=True, disable=as_json) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed} records"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=as_json,
+        ) as progress:
             task = progress.add_task(f"{name} {org}: pulling feedback", total=None)
-            counts = run_org(config, store, name, since=since,
-                             on_progress=lambda _stage, n: progress.advance(task, n))
+            counts = run_org(
+                config, store, name, since=since, on_progress=lambda _stage, n: progress.advance(task, n)
+            )
     except ConfigError as exc:
         raise _fail_config(exc) from exc
     _finish([counts], as_json)
@@ -110,8 +132,12 @@ def run(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> None:
 @app.command()
 def backfill(
     org: Org,
-    since: Annotated[datetime, typer.Option(help="Re-read feedback changed since this date (UTC)",
-                                            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])],
+    since: Annotated[
+        datetime,
+        typer.Option(
+            help="Re-read feedback changed since this date (UTC)", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]
+        ),
+    ],
     config_dir: ConfigDir = None,
     as_json: Json = False,
 ) -> None:
@@ -132,18 +158,36 @@ def status(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> Non
         n_letters, pending = unit.count_open_dead_letters(org), unit.pending_group_count(org)
         cursor = unit.get_cursor(org, "feedback")
     if as_json:
-        sys.stdout.write(json.dumps({
-            "org": org, "backlog_items": n_links, "dead_letters": n_letters, "pending_groups": pending,
-            "cursor": cursor.to_str() if cursor else None,
-            "runs": [{"kind": r.kind, "status": r.status, "started_at": r.started_at.isoformat(), **r.counts}
-                     for r in runs],
-        }, default=str) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "org": org,
+                    "backlog_items": n_links,
+                    "dead_letters": n_letters,
+                    "pending_groups": pending,
+                    "cursor": cursor.to_str() if cursor else None,
+                    "runs": [
+                        {
+                            "kind": r.kind,
+                            "status": r.status,
+                            "started_at": r.started_at.isoformat(),
+                            **r.counts,
+                        }
+                        for r in runs
+                    ],
+                },
+                default=str,
+            )
+            + "\n"
+        )
         return
     if not runs:
         out.print(f"No runs recorded for org '{org}' in {settings.database}. Try: syncer run --org {org}")
         return
-    out.print(f"[bold]{org}[/bold]: {n_links} backlog items linked, {n_letters} open dead letters, "
-              f"{pending} groups waiting, cursor {cursor.to_str() if cursor else '-'}")
+    out.print(
+        f"[bold]{org}[/bold]: {n_links} backlog items linked, {n_letters} open dead letters, "
+        f"{pending} groups waiting, cursor {cursor.to_str() if cursor else '-'}"
+    )
     out.print(runs_table(runs))
     out.print(items_table(top))
     if letters:
@@ -155,7 +199,7 @@ def emulator(
     system: Annotated[str, typer.Argument(help="hubspot or jira")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free port)")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the generated demo data")] = 7,
-    token: Annotated[str, typer.Option(help="Token the emulator accepts")] = "demo-token",
+    token: Annotated[str, typer.Option(help="Token the emulator accepts")] = "demo-token",  # noqa: S107
 ) -> None:
     """Run one bundled emulator in the foreground, so a config can point at it (Ctrl-C stops it)."""
     import time
@@ -204,7 +248,9 @@ def demo(
     if as_json:
         sys.stdout.write(json.dumps({"passes": [p.public() for p in result.passes]}) + "\n")
         return
-    out.print(f"Seeded {result.companies} companies and {result.tickets} tickets; synced into Jira project PROD.\n")
+    out.print(
+        f"Seeded {result.companies} companies and {result.tickets} tickets; synced into Jira project PROD.\n"
+    )
     out.print(passes_table(result.passes))
     out.print(
         "first sync: feedback tickets grouped into backlog items (several customers -> one item), and\n"

@@ -86,13 +86,19 @@ TrackerConfig = Annotated[JiraConfig, Field(discriminator="system")]
 
 class PriorityConfig(_Strict):
     urgency: dict[Literal["low", "medium", "high", "critical"], float] = {
-        "low": 1.0, "medium": 2.0, "high": 3.0, "critical": 5.0,
+        "low": 1.0,
+        "medium": 2.0,
+        "high": 3.0,
+        "critical": 5.0,
     }
     tiers: dict[str, float] = {"enterprise": 3.0, "mid-market": 2.0, "smb": 1.0}
     default_tier_weight: float = 1.0
     arr_unit: float = Field(default=100_000.0, gt=0)
     thresholds: dict[Literal["highest", "high", "medium", "low"], float] = {
-        "highest": 60.0, "high": 25.0, "medium": 8.0, "low": 3.0,
+        "highest": 60.0,
+        "high": 25.0,
+        "medium": 8.0,
+        "low": 3.0,
     }
 
 
@@ -137,7 +143,10 @@ _FIXES = {
 def _describe(path: Path, exc: ValidationError) -> str:
     lines = [f"{path}: invalid configuration"]
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("hubspot", "jira"))) or "(top level)"
+        key = (
+            ".".join(str(p) for p in err["loc"] if not str(p).startswith(("hubspot", "jira")))
+            or "(top level)"
+        )
         fix = _FIXES.get(err["type"], "see the config reference in README.md")
         lines.append(f"  {key}: {err['msg']} -> fix: {fix}")
     return "\n".join(lines)
@@ -151,7 +160,9 @@ def parse_org_config(path: Path, data: Any) -> OrgConfig:
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from exc
     if config.org != path.stem and path.suffix in (".yaml", ".yml"):
-        raise ConfigError(f"{path}: org: '{config.org}' must match the file name; rename the file to {config.org}.yaml")
+        raise ConfigError(
+            f"{path}: org: '{config.org}' must match the file name; rename the file to {config.org}.yaml"
+        )
     return config
 
 

@@ -36,11 +36,21 @@ def demo_config(workdir: Path, crm_url: str, tracker_url: str) -> OrgConfig:
     token_file.write_text(DEMO_TOKEN, encoding="utf-8")
     data = {
         "org": "demo",
-        "crm": {"system": "hubspot", "base_url": crm_url, "portal_id": "4242", "token_file": str(token_file),
-                "overlap_seconds": 5},
-        "tracker": {"system": "jira", "base_url": tracker_url, "email": "bot@example.com",
-                    "token_file": str(token_file), "project": "PROD",
-                    "fields": {"accounts": "customfield_10050", "arr": "customfield_10051"}},
+        "crm": {
+            "system": "hubspot",
+            "base_url": crm_url,
+            "portal_id": "4242",
+            "token_file": str(token_file),
+            "overlap_seconds": 5,
+        },
+        "tracker": {
+            "system": "jira",
+            "base_url": tracker_url,
+            "email": "bot@example.com",
+            "token_file": str(token_file),
+            "project": "PROD",
+            "fields": {"accounts": "customfield_10050", "arr": "customfield_10051"},
+        },
         "sync": {"adopt_grace_seconds": 5},
     }
     return parse_org_config(workdir / "demo.yaml", data)
@@ -52,7 +62,9 @@ def edit_one_linked_ticket(hubspot: HubSpotEmulator) -> str:
         ticket = hubspot.ticket(ticket_id)
         if ticket.get("syncer_backlog_key"):
             body = ticket.get("content") or ""
-            hubspot.update_ticket(ticket_id, content=body + " Update: the customer now needs this by end of quarter.")
+            hubspot.update_ticket(
+                ticket_id, content=body + " Update: the customer now needs this by end of quarter."
+            )
             return ticket_id
     raise RuntimeError("no linked ticket to edit: the first pass created nothing")
 
@@ -66,8 +78,11 @@ def run_demo(scenario: str = "hubspot-jira", seed: int = 7, database_url: str | 
     jira.seed_demo(seed)
     seeded = hubspot.counts()
     result = DemoResult(tickets=seeded["tickets"], companies=seeded["companies"])
-    with tempfile.TemporaryDirectory(prefix="syncer-demo-") as tmp, ServedApp(hubspot.app) as crm, \
-            ServedApp(jira.app) as tracker:
+    with (
+        tempfile.TemporaryDirectory(prefix="syncer-demo-") as tmp,
+        ServedApp(hubspot.app) as crm,
+        ServedApp(jira.app) as tracker,
+    ):
         workdir = Path(tmp)
         config = demo_config(workdir, crm.url, tracker.url)
         store = open_store(database_url or f"sqlite:///{workdir / 'demo.db'}")

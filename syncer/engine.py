@@ -42,6 +42,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _stage_progress(report: Callable[[str, int], None] | None, stage: str) -> Callable[[int], None] | None:
+    if report is None:
+        return None
+    return lambda n: report(stage, n)
+
+
 class Engine:
     def __init__(
         self,
@@ -59,7 +65,9 @@ class Engine:
         self._crm, self._crm_sink, self._tracker = crm, crm_sink, tracker
         self._requests, self._clock, self._on_progress = requests, clock, on_progress
 
-    def run(self, name: str = "run", *, since: datetime | None = None, until: datetime | None = None) -> PassCounts:
+    def run(
+        self, name: str = "run", *, since: datetime | None = None, until: datetime | None = None
+    ) -> PassCounts:
         """One idempotent pass. `since` (backfill) re-reads from that date on its own cursor stream."""
         counts = PassCounts(name=name)
         run_id = uuid.uuid4().hex
@@ -94,7 +102,7 @@ class Engine:
             FeedbackFilter(**cfg.crm.feedback.model_dump()),
             require_account=cfg.sync.require_account,
             counts=counts,
-            on_page=(lambda n: self._on_progress("pull", n)) if self._on_progress else None,
+            on_page=_stage_progress(self._on_progress, "pull"),
         )
         ingest.run(stream, since, timedelta(seconds=cfg.crm.overlap_seconds), until)
         apply = Apply(

@@ -49,7 +49,12 @@ class Ingest:
         # a backfill (`start`) resumes from its own checkpoint when it has one
         origin = stored.updated_at if stored else (start or Cursor.epoch().updated_at)
         since = Cursor(max(origin - overlap, Cursor.epoch().updated_at), "")
-        log.info("feedback.pull_started", stream=stream, since=since.updated_at.isoformat(), until=until.isoformat())
+        log.info(
+            "feedback.pull_started",
+            stream=stream,
+            since=since.updated_at.isoformat(),
+            until=until.isoformat(),
+        )
         for page in self._crm.iter_changed_feedback(since, until):
             self._ingest(stream, page)
             if self._on_page:
@@ -63,14 +68,20 @@ class Ingest:
         with self._store.unit() as unit:
             known = unit.feedback_state(org, system, [fb.id for fb in wanted])
         changed = [fb for fb in wanted if known.get(fb.id, ("",))[0] != content_hash(fb)]
-        shown_keys = {fb.id: fb.backlog_key for fb in wanted if fb.id in known and known[fb.id][1] != fb.backlog_key}
+        shown_keys = {
+            fb.id: fb.backlog_key for fb in wanted if fb.id in known and known[fb.id][1] != fb.backlog_key
+        }
         accounts = self._accounts_for(changed)
         good, dead = self._classify(changed, accounts)
         with self._store.unit() as unit:
             for reject in page.rejects:
-                counts.dead_letters += unit.dead_letter(org, system, reject.record_id, "pull", reject.reason, reject.raw)
+                counts.dead_letters += unit.dead_letter(
+                    org, system, reject.record_id, "pull", reject.reason, reject.raw
+                )
             for fb, reason in dead:
-                counts.dead_letters += unit.dead_letter(org, system, fb.id, "map", reason, fb.model_dump_json())
+                counts.dead_letters += unit.dead_letter(
+                    org, system, fb.id, "map", reason, fb.model_dump_json()
+                )
             unit.save_feedback(org, [self._stored(fb, accounts.get(fb.account_id or "")) for fb in good])
             unit.save_feedback(org, [self._stored(fb, None, DEAD_GROUP) for fb, _ in dead], pending=False)
             if good:
@@ -96,11 +107,21 @@ class Ingest:
         dead: list[tuple[Feedback, str]] = []
         for fb in changed:
             if fb.account_id is None and self._require_account:
-                dead.append((fb, f"{fb.system} record {fb.id} has no associated account/company; "
-                                 "associate one in the CRM, then run `syncer run` again"))
+                dead.append(
+                    (
+                        fb,
+                        f"{fb.system} record {fb.id} has no associated account/company; "
+                        "associate one in the CRM, then run `syncer run` again",
+                    )
+                )
             elif fb.account_id and accounts.get(fb.account_id) is None and self._require_account:
-                dead.append((fb, f"account {fb.account_id} of {fb.system} record {fb.id} was not found "
-                                 "(deleted or merged?); fix the association in the CRM"))
+                dead.append(
+                    (
+                        fb,
+                        f"account {fb.account_id} of {fb.system} record {fb.id} was not found "
+                        "(deleted or merged?); fix the association in the CRM",
+                    )
+                )
             else:
                 good.append(fb)
         return good, dead

@@ -36,7 +36,9 @@ class Redactor:
             return type(value)(self.scrub(v) for v in value)
         return value
 
-    def __call__(self, _logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    def __call__(
+        self, _logger: Any, _method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         for key in list(event):
             if _SENSITIVE_KEY.search(key):
                 event[key] = REDACTED

@@ -34,12 +34,16 @@ def read_secret(*, env: str | None, file: Path | None, where: str) -> SecretStr:
         try:
             value = file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"{where}: cannot read secret file {file}: {exc.strerror}; mount it or fix the path") from exc
+            raise ConfigError(
+                f"{where}: cannot read secret file {file}: {exc.strerror}; mount it or fix the path"
+            ) from exc
         if not value:
             raise ConfigError(f"{where}: secret file {file} is empty")
         return SecretStr(value)
     if not env:
-        raise ConfigError(f"{where}: no secret configured; set `token_env: SOME_ENV_VAR` or `token_file: /run/secrets/x`")
+        raise ConfigError(
+            f"{where}: no secret configured; set `token_env: SOME_ENV_VAR` or `token_file: /run/secrets/x`"
+        )
     source = create_model(
         "SecretSource",
         __base__=BaseSettings,
@@ -47,5 +51,7 @@ def read_secret(*, env: str | None, file: Path | None, where: str) -> SecretStr:
     )
     secret = source().value  # type: ignore[attr-defined]
     if secret is None or not secret.get_secret_value().strip():
-        raise ConfigError(f"{where}: environment variable {env} is not set; export {env}=<token> before running")
+        raise ConfigError(
+            f"{where}: environment variable {env} is not set; export {env}=<token> before running"
+        )
     return SecretStr(secret.get_secret_value().strip())

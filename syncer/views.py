@@ -13,26 +13,39 @@ from syncer.state import DeadLetter, Link, RunRecord
 
 def passes_table(passes: Sequence[PassCounts], title: str = "Sync passes") -> Table:
     table = Table(title=title, title_justify="left")
-    table.caption = ("pulled: records read (re-reads of the overlap window included) · changed: new or edited "
-                     "feedback · created/updated: backlog items · linked: CRM records shown their item")
+    table.caption = (
+        "pulled: records read (re-reads of the overlap window included) · changed: new or edited "
+        "feedback · created/updated: backlog items · linked: CRM records shown their item"
+    )
     table.caption_justify = "left"
     table.add_column("pass", no_wrap=True)
     for column in ("pulled", "changed", "ignored", "created", "updated", "linked", "dead", "requests"):
         table.add_column(column, justify="right")
     for p in passes:
-        table.add_row(p.name, str(p.feedback_pulled), str(p.feedback_changed), str(p.feedback_ignored),
-                      str(p.items_created), str(p.items_updated), str(p.links_written), str(p.dead_letters),
-                      str(p.requests))
+        table.add_row(
+            p.name,
+            str(p.feedback_pulled),
+            str(p.feedback_changed),
+            str(p.feedback_ignored),
+            str(p.items_created),
+            str(p.items_updated),
+            str(p.links_written),
+            str(p.dead_letters),
+            str(p.requests),
+        )
     return table
 
 
 def items_table(links: Sequence[Link], title: str = "Top backlog items (by requesting accounts)") -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("item", "title", "accounts", "ARR", "priority"):
-        table.add_column(column, justify="right" if column in ("accounts", "ARR") else "left",
-                         no_wrap=column != "title")
+        table.add_column(
+            column, justify="right" if column in ("accounts", "ARR") else "left", no_wrap=column != "title"
+        )
     for link in links:
-        table.add_row(link.item_key, link.title[:48], str(link.account_count), money(link.total_arr), link.priority)
+        table.add_row(
+            link.item_key, link.title[:48], str(link.account_count), money(link.total_arr), link.priority
+        )
     return table
 
 
@@ -47,11 +60,27 @@ def dead_letters_table(letters: Sequence[DeadLetter], title: str = "Dead letters
 
 def runs_table(runs: Sequence[RunRecord], title: str = "Recent runs") -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("started (UTC)", "kind", "status", "created", "updated", "dead letters", "requests", "error"):
+    for column in (
+        "started (UTC)",
+        "kind",
+        "status",
+        "created",
+        "updated",
+        "dead letters",
+        "requests",
+        "error",
+    ):
         table.add_column(column)
     for r in runs:
         c = r.counts
-        table.add_row(r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.kind, r.status, str(c.get("items_created", 0)),
-                      str(c.get("items_updated", 0)), str(c.get("dead_letters", 0)), str(c.get("requests", 0)),
-                      (r.error or "")[:80])
+        table.add_row(
+            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            r.kind,
+            r.status,
+            str(c.get("items_created", 0)),
+            str(c.get("items_updated", 0)),
+            str(c.get("dead_letters", 0)),
+            str(c.get("requests", 0)),
+            (r.error or "")[:80],
+        )
     return table

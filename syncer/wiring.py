@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import httpx
 
 from adapters.http import HttpClient, RateLimit
 from adapters.hubspot.client import RATE_LIMITS as HUBSPOT_LIMITS
@@ -16,7 +14,6 @@ from adapters.jira.client import JiraSettings, JiraTracker
 from syncer.config import HubSpotConfig, JiraConfig, OrgConfig, RateLimitConfig
 from syncer.logging import REDACTOR
 from syncer.settings import read_secret
-
 
 
 @dataclass
@@ -42,7 +39,9 @@ class Adapters:
             client.close()
 
 
-def _limits(defaults: Mapping[str, RateLimit], overrides: Mapping[str, RateLimitConfig]) -> dict[str, RateLimit]:
+def _limits(
+    defaults: Mapping[str, RateLimit], overrides: Mapping[str, RateLimitConfig]
+) -> dict[str, RateLimit]:
     limits = dict(defaults)
     for name, cfg in overrides.items():
         limits[name] = RateLimit(rate=cfg.requests / cfg.per_seconds, burst=max(1, min(cfg.requests, 10)))
@@ -53,7 +52,7 @@ def _where(config: OrgConfig, section: str) -> str:
     return f"{config.source or config.org}: {section}.token_env"
 
 
-def build_hubspot(config: OrgConfig, crm: HubSpotConfig, sleep: Callable[[float], None] | None = None) -> tuple[HubSpotCrm, HttpClient]:
+def build_hubspot(config: OrgConfig, crm: HubSpotConfig) -> tuple[HubSpotCrm, HttpClient]:
     token = read_secret(env=crm.token_env, file=crm.token_file, where=_where(config, "crm"))
     REDACTOR.register([token.get_secret_value()])
     http = HttpClient(
@@ -61,7 +60,6 @@ def build_hubspot(config: OrgConfig, crm: HubSpotConfig, sleep: Callable[[float]
         system="hubspot",
         headers={"Authorization": f"Bearer {token.get_secret_value()}"},
         limits=_limits(HUBSPOT_LIMITS, crm.rate_limits),
-        **({"sleep": sleep} if sleep else {}),
     )
     p = crm.properties
     settings = HubSpotSettings(
@@ -80,7 +78,7 @@ def build_hubspot(config: OrgConfig, crm: HubSpotConfig, sleep: Callable[[float]
     return HubSpotCrm(http, settings), http
 
 
-def build_jira(config: OrgConfig, tracker: JiraConfig, sleep: Callable[[float], None] | None = None) -> tuple[JiraTracker, HttpClient]:
+def build_jira(config: OrgConfig, tracker: JiraConfig) -> tuple[JiraTracker, HttpClient]:
     token = read_secret(env=tracker.token_env, file=tracker.token_file, where=_where(config, "tracker"))
     basic = base64.b64encode(f"{tracker.email}:{token.get_secret_value()}".encode()).decode()
     REDACTOR.register([token.get_secret_value(), basic])
@@ -90,7 +88,6 @@ def build_jira(config: OrgConfig, tracker: JiraConfig, sleep: Callable[[float], 
         headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
         limits=_limits(JIRA_LIMITS, tracker.rate_limits),
         retry_after_headers=("Retry-After",),
-        **({"sleep": sleep} if sleep else {}),
     )
     settings = JiraSettings(
         project_key=tracker.project,
@@ -107,5 +104,3 @@ def build_adapters(config: OrgConfig) -> Adapters:
     crm, crm_http = build_hubspot(config, config.crm)
     tracker, tracker_http = build_jira(config, config.tracker)
     return Adapters(crm=crm, tracker=tracker, clients=[crm_http, tracker_http])
-
-

@@ -151,7 +151,9 @@ class Unit:
         self._s.execute(delete(CursorRow).where(CursorRow.org == org, CursorRow.stream == stream))
 
     # -- feedback -----------------------------------------------------------------------------------
-    def feedback_state(self, org: str, system: str, ids: Collection[str]) -> dict[str, tuple[str, str | None]]:
+    def feedback_state(
+        self, org: str, system: str, ids: Collection[str]
+    ) -> dict[str, tuple[str, str | None]]:
         """record id -> (content hash, written key) for the ids we have seen before."""
         found: dict[str, tuple[str, str | None]] = {}
         for chunk in _chunks(sorted(ids)):
@@ -184,7 +186,9 @@ class Unit:
         for record_id, key in keys.items():
             self._s.execute(
                 update(FeedbackRow)
-                .where(FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id == record_id)
+                .where(
+                    FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id == record_id
+                )
                 .values(written_key=key)
             )
 
@@ -221,7 +225,9 @@ class Unit:
                 .values(pending=False)
             )
 
-    def unlinked_feedback(self, org: str, after: str = "", limit: int = 1000) -> list[tuple[StoredFeedback, Link]]:
+    def unlinked_feedback(
+        self, org: str, after: str = "", limit: int = 1000
+    ) -> list[tuple[StoredFeedback, Link]]:
         """Feedback whose CRM record does not show its group's backlog key yet (write-back due)."""
         stmt = (
             select(FeedbackRow, LinkRow)
@@ -250,7 +256,7 @@ class Unit:
         if not rows:
             return
         insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt = insert(LinkRow.__table__).values(rows)
+        stmt = insert(LinkRow).values(rows)
         keep = {"created_at", "org", "group_key"}
         stmt = stmt.on_conflict_do_update(
             index_elements=["org", "group_key"],
@@ -278,8 +284,16 @@ class Unit:
             row = self._s.get(IntentRow, (org, op_key))
             if row is None:
                 self._s.add(
-                    IntentRow(org=org, op_key=op_key, kind=kind, target=target, state="pending",
-                              attempts=1, created_at=now, updated_at=now)
+                    IntentRow(
+                        org=org,
+                        op_key=op_key,
+                        kind=kind,
+                        target=target,
+                        state="pending",
+                        attempts=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
                 )
             else:
                 row.state, row.attempts, row.updated_at = "pending", row.attempts + 1, now
@@ -304,18 +318,34 @@ class Unit:
             )
 
     # -- dead letters -------------------------------------------------------------------------------
-    def dead_letter(self, org: str, system: str, record_id: str, stage: str, reason: str, payload: str = "") -> bool:
+    def dead_letter(
+        self, org: str, system: str, record_id: str, stage: str, reason: str, payload: str = ""
+    ) -> bool:
         """Record (or refresh) an open dead letter for this record and stage; True when newly opened."""
         now = _now()
         row = self._s.scalars(
             select(DeadLetterRow).where(
-                DeadLetterRow.org == org, DeadLetterRow.system == system, DeadLetterRow.record_id == record_id,
-                DeadLetterRow.stage == stage, DeadLetterRow.resolved_at.is_(None),
+                DeadLetterRow.org == org,
+                DeadLetterRow.system == system,
+                DeadLetterRow.record_id == record_id,
+                DeadLetterRow.stage == stage,
+                DeadLetterRow.resolved_at.is_(None),
             )
         ).first()
         if row is None:
-            self._s.add(DeadLetterRow(org=org, system=system, record_id=record_id, stage=stage, reason=reason,
-                                      payload=payload[:20_000], attempts=1, created_at=now, updated_at=now))
+            self._s.add(
+                DeadLetterRow(
+                    org=org,
+                    system=system,
+                    record_id=record_id,
+                    stage=stage,
+                    reason=reason,
+                    payload=payload[:20_000],
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             return True
         row.reason, row.attempts, row.updated_at = reason, row.attempts + 1, now
         return False
@@ -324,8 +354,12 @@ class Unit:
         for chunk in _chunks(sorted(record_ids)):
             self._s.execute(
                 update(DeadLetterRow)
-                .where(DeadLetterRow.org == org, DeadLetterRow.system == system,
-                       DeadLetterRow.record_id.in_(chunk), DeadLetterRow.resolved_at.is_(None))
+                .where(
+                    DeadLetterRow.org == org,
+                    DeadLetterRow.system == system,
+                    DeadLetterRow.record_id.in_(chunk),
+                    DeadLetterRow.resolved_at.is_(None),
+                )
                 .values(resolved_at=_now())
             )
 
@@ -342,8 +376,10 @@ class Unit:
         ]
 
     def count_open_dead_letters(self, org: str) -> int:
-        stmt = select(func.count()).select_from(DeadLetterRow).where(
-            DeadLetterRow.org == org, DeadLetterRow.resolved_at.is_(None)
+        stmt = (
+            select(func.count())
+            .select_from(DeadLetterRow)
+            .where(DeadLetterRow.org == org, DeadLetterRow.resolved_at.is_(None))
         )
         return int(self._s.scalar(stmt) or 0)
 
@@ -351,7 +387,9 @@ class Unit:
     def start_run(self, org: str, run_id: str, kind: str) -> None:
         self._s.add(RunRow(id=run_id, org=org, kind=kind, status="running", counts={}, started_at=_now()))
 
-    def finish_run(self, run_id: str, status: str, counts: Mapping[str, Any], error: str | None = None) -> None:
+    def finish_run(
+        self, run_id: str, status: str, counts: Mapping[str, Any], error: str | None = None
+    ) -> None:
         self._s.execute(
             update(RunRow)
             .where(RunRow.id == run_id)
@@ -367,19 +405,38 @@ class Unit:
 
 
 def _stored(row: FeedbackRow) -> StoredFeedback:
-    return StoredFeedback(row.system, row.record_id, row.group_key, row.content_hash, row.payload, row.written_key)
+    return StoredFeedback(
+        row.system, row.record_id, row.group_key, row.content_hash, row.payload, row.written_key
+    )
 
 
 def _link(row: LinkRow) -> Link:
-    return Link(row.group_key, row.marker, row.tracker, row.item_key, row.item_url, row.draft_hash,
-                row.title, row.account_count, row.total_arr, row.priority)
+    return Link(
+        row.group_key,
+        row.marker,
+        row.tracker,
+        row.item_key,
+        row.item_url,
+        row.draft_hash,
+        row.title,
+        row.account_count,
+        row.total_arr,
+        row.priority,
+    )
 
 
 def _link_columns(link: Link) -> dict[str, Any]:
     return {
-        "group_key": link.group_key, "marker": link.marker, "tracker": link.tracker, "item_key": link.item_key,
-        "item_url": link.item_url, "draft_hash": link.draft_hash, "title": link.title[:300],
-        "account_count": link.account_count, "total_arr": link.total_arr, "priority": link.priority,
+        "group_key": link.group_key,
+        "marker": link.marker,
+        "tracker": link.tracker,
+        "item_key": link.item_key,
+        "item_url": link.item_url,
+        "draft_hash": link.draft_hash,
+        "title": link.title[:300],
+        "account_count": link.account_count,
+        "total_arr": link.total_arr,
+        "priority": link.priority,
     }
 
 

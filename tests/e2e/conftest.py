@@ -29,11 +29,20 @@ class Stack:
         token_file.write_text(TOKEN, encoding="utf-8")
         data = {
             "org": "acme",
-            "crm": {"system": "hubspot", "base_url": self.hubspot_url, "token_file": str(token_file),
-                    "overlap_seconds": 5},
-            "tracker": {"system": "jira", "base_url": self.jira_url, "email": "bot@example.com",
-                        "token_file": str(token_file), "project": "PROD",
-                        "fields": {"accounts": "customfield_10050", "arr": "customfield_10051"}},
+            "crm": {
+                "system": "hubspot",
+                "base_url": self.hubspot_url,
+                "token_file": str(token_file),
+                "overlap_seconds": 5,
+            },
+            "tracker": {
+                "system": "jira",
+                "base_url": self.jira_url,
+                "email": "bot@example.com",
+                "token_file": str(token_file),
+                "project": "PROD",
+                "fields": {"accounts": "customfield_10050", "arr": "customfield_10051"},
+            },
             "sync": {"adopt_grace_seconds": 0, **sync},
         }
         return parse_org_config(self.workdir / "acme.yaml", data)

@@ -16,7 +16,6 @@ from syncer.wiring import build_adapters
 from tests.e2e.conftest import Stack
 
 
-
 def _feature_tickets(stack: Stack) -> list[dict[str, str | None]]:
     tickets = [stack.hubspot.ticket(t) for t in stack.hubspot.ids("tickets")]
     return [t for t in tickets if t.get("hs_ticket_category") == "FEATURE_REQUEST"]
@@ -24,7 +23,10 @@ def _feature_tickets(stack: Stack) -> list[dict[str, str | None]]:
 
 def _marker_labels(stack: Stack) -> Counter[str]:
     return Counter(
-        label for issue in stack.jira.issues() for label in issue["fields"]["labels"] if label.startswith("syncer-")
+        label
+        for issue in stack.jira.issues()
+        for label in issue["fields"]["labels"]
+        if label.startswith("syncer-")
     )
 
 
@@ -51,7 +53,8 @@ def test_sync_second_run_changes_nothing(stack: Stack, store: StateStore) -> Non
     stack.jira.log.clear()
     again = run_org(stack.config(), store, "again")
     assert (again.items_created, again.items_updated, again.links_written) == (0, 0, 0)
-    assert stack.jira.log.count("POST") == 0 and stack.jira.log.count("PUT") == 0
+    assert stack.jira.log.count("POST") == 0
+    assert stack.jira.log.count("PUT") == 0
 
 
 def test_sync_one_edit_updates_exactly_one_issue(stack: Stack, store: StateStore) -> None:

@@ -12,8 +12,13 @@ from syncer.settings import read_secret
 GOOD = {
     "org": "acme",
     "crm": {"system": "hubspot", "token_env": "ACME_HUBSPOT_TOKEN"},
-    "tracker": {"system": "jira", "base_url": "https://acme.atlassian.net", "email": "bot@acme.com",
-                "token_env": "ACME_JIRA_TOKEN", "project": "PROD"},
+    "tracker": {
+        "system": "jira",
+        "base_url": "https://acme.atlassian.net",
+        "email": "bot@acme.com",
+        "token_env": "ACME_JIRA_TOKEN",
+        "project": "PROD",
+    },
 }
 
 
@@ -33,15 +38,29 @@ def test_load_org_config_accepts_a_minimal_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        pytest.param(lambda d: d["tracker"].pop("project"), ["tracker.project", "Field required", "add it"],
-                     id="missing-key"),
-        pytest.param(lambda d: d["crm"].update(tokn_env="X"), ["crm.tokn_env", "remove it or check its spelling"],
-                     id="typo"),
-        pytest.param(lambda d: d["tracker"].update(project="prod"), ["tracker.project", "Jira project key"],
-                     id="bad-project-key"),
+        pytest.param(
+            lambda d: d["tracker"].pop("project"),
+            ["tracker.project", "Field required", "add it"],
+            id="missing-key",
+        ),
+        pytest.param(
+            lambda d: d["crm"].update(tokn_env="X"),
+            ["crm.tokn_env", "remove it or check its spelling"],
+            id="typo",
+        ),
+        pytest.param(
+            lambda d: d["tracker"].update(project="prod"),
+            ["tracker.project", "Jira project key"],
+            id="bad-project-key",
+        ),
         pytest.param(lambda d: d["crm"].update(system="zoho"), ["crm", "system"], id="unknown-system"),
-        pytest.param(lambda d: d["priority"].update(arr_unit=0) if "priority" in d else d.update(priority={"arr_unit": 0}),
-                     ["priority.arr_unit", "greater than 0"], id="bad-number"),
+        pytest.param(
+            lambda d: (
+                d["priority"].update(arr_unit=0) if "priority" in d else d.update(priority={"arr_unit": 0})
+            ),
+            ["priority.arr_unit", "greater than 0"],
+            id="bad-number",
+        ),
     ],
 )
 def test_load_org_config_names_file_key_and_fix(tmp_path: Path, mutate, expected: list[str]) -> None:

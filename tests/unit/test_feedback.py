@@ -12,8 +12,8 @@ from mappings.feedback import (
     group_feedback,
     group_key,
     is_product_feedback,
-    priority_score,
     prioritise,
+    priority_score,
 )
 from mappings.models import Priority, Urgency
 from tests.factories import make_account, make_feedback
@@ -47,6 +47,7 @@ def test_fingerprint_equal_for_cosmetic_variants(a: str, b: str) -> None:
         pytest.param("Export reports to CSV", "Export reports to PDF", id="different-format"),
         pytest.param("支持导出 CSV 报表", "支持导入 CSV 报表", id="zh-export-vs-import"),
         pytest.param("Dark mode", "Dark mode for mobile", id="extra-word"),
+        pytest.param("Frontend performance", "ontend performance", id="fr-is-not-a-prefix-inside-a-word"),
     ],
 )
 def test_fingerprint_differs_for_different_requests(a: str, b: str) -> None:
@@ -78,14 +79,20 @@ def test_group_feedback_drops_repeated_records() -> None:
     ("rule", "category", "pipeline", "title", "expected"),
     [
         pytest.param(FeedbackFilter(), "BILLING_ISSUE", "0", "x", True, id="no-rule-accepts-all"),
-        pytest.param(FeedbackFilter(categories=("FEATURE_REQUEST",)), "FEATURE_REQUEST", "0", "x", True, id="cat-in"),
-        pytest.param(FeedbackFilter(categories=("FEATURE_REQUEST",)), "BILLING_ISSUE", "0", "x", False, id="cat-out"),
+        pytest.param(
+            FeedbackFilter(categories=("FEATURE_REQUEST",)), "FEATURE_REQUEST", "0", "x", True, id="cat-in"
+        ),
+        pytest.param(
+            FeedbackFilter(categories=("FEATURE_REQUEST",)), "BILLING_ISSUE", "0", "x", False, id="cat-out"
+        ),
         pytest.param(FeedbackFilter(pipelines=("7",)), "FEATURE_REQUEST", "0", "x", False, id="pipeline-out"),
         pytest.param(FeedbackFilter(exclude_categories=("SPAM",)), "SPAM", "0", "x", False, id="excluded"),
         pytest.param(FeedbackFilter(), "FEATURE_REQUEST", "0", "   ", False, id="blank-title"),
     ],
 )
-def test_is_product_feedback(rule: FeedbackFilter, category: str, pipeline: str, title: str, expected: bool) -> None:
+def test_is_product_feedback(
+    rule: FeedbackFilter, category: str, pipeline: str, title: str, expected: bool
+) -> None:
     fb = make_feedback(1, category=category, pipeline=pipeline, title=title)
     assert is_product_feedback(fb, rule) is expected
 
@@ -130,7 +137,10 @@ def test_priority_score_counts_each_account_once_at_its_highest_urgency() -> Non
 
 def test_priority_grows_with_more_accounts() -> None:
     one = [(make_feedback(1, account_id="a"), make_account(id="a", tier="smb", arr=0))]
-    many = one + [(make_feedback(i, account_id=f"a{i}"), make_account(id=f"a{i}", tier="smb", arr=0)) for i in range(2, 8)]
+    many = one + [
+        (make_feedback(i, account_id=f"a{i}"), make_account(id=f"a{i}", tier="smb", arr=0))
+        for i in range(2, 8)
+    ]
     assert priority_score(many, WEIGHTS) > priority_score(one, WEIGHTS)
 
 

@@ -33,7 +33,9 @@ def test_configure_logging_writes_redacted_json_lines() -> None:
     from syncer.logging import REDACTOR
 
     REDACTOR.register(["very-secret-token"])
-    structlog.get_logger("t").info("thing.happened", token="very-secret-token", detail="very-secret-token inside")
+    structlog.get_logger("t").info(
+        "thing.happened", token="very-secret-token", detail="very-secret-token inside"
+    )
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert line["event"] == "thing.happened"
     assert "very-secret-token" not in stream.getvalue()

@@ -25,7 +25,11 @@ def test_display_title(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("amount", "expected"),
-    [pytest.param(950, "$950", id="units"), pytest.param(12_500, "$12.5k", id="k"), pytest.param(1_250_000, "$1.2M", id="m")],
+    [
+        pytest.param(950, "$950", id="units"),
+        pytest.param(12_500, "$12.5k", id="k"),
+        pytest.param(1_250_000, "$1.2M", id="m"),
+    ],
 )
 def test_money(amount: float, expected: str) -> None:
     assert money(amount) == expected
@@ -80,9 +84,16 @@ def test_render_draft_rejects_empty_group() -> None:
 @pytest.mark.parametrize(
     ("titles", "expected"),
     [
-        pytest.param(["bulk of edit contacts", "Bulk edit of contacts", "Bulk edit of contacts!!"],
-                     "Bulk edit of contacts", id="most-common-wins"),
-        pytest.param(["Ｅｍａｉｌ ｔｅｍｐｌａｔｅ ｅｄｉｔｏｒ！！"], "Email template editor", id="full-width-and-bangs"),
+        pytest.param(
+            ["bulk of edit contacts", "Bulk edit of contacts", "Bulk edit of contacts!!"],
+            "Bulk edit of contacts",
+            id="most-common-wins",
+        ),
+        pytest.param(
+            ["Ｅｍａｉｌ ｔｅｍｐｌａｔｅ ｅｄｉｔｏｒ！！"],
+            "Email template editor",
+            id="full-width-and-bangs",
+        ),
         pytest.param(["dark mode", "Dark mode"], "Dark mode", id="tie-prefers-capitalised"),
     ],
 )

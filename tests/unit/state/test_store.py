@@ -14,11 +14,24 @@ T = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def _fb(record_id: str, group: str = "fp:a", h: str = "h1", written: str | None = None) -> StoredFeedback:
-    return StoredFeedback("hubspot", record_id, group, h, {"feedback": {"id": record_id}, "account": None}, written)
+    return StoredFeedback(
+        "hubspot", record_id, group, h, {"feedback": {"id": record_id}, "account": None}, written
+    )
 
 
 def _link(group: str, key: str, marker: str = "") -> Link:
-    return Link(group, marker or f"m-{group}", "jira", key, f"https://j/browse/{key}", "d1", "Title", 2, 1000.0, "high")
+    return Link(
+        group,
+        marker or f"m-{group}",
+        "jira",
+        key,
+        f"https://j/browse/{key}",
+        "d1",
+        "Title",
+        2,
+        1000.0,
+        "high",
+    )
 
 
 def test_cursor_round_trips_and_never_moves_backwards(store: StateStore) -> None:
@@ -40,7 +53,10 @@ def test_feedback_upsert_pending_groups_and_members(store: StateStore) -> None:
     with store.unit() as unit:
         assert unit.pending_groups("acme") == ["fp:a", "fp:b"]
         assert unit.pending_groups("acme", after="fp:a") == ["fp:b"]
-        assert unit.feedback_state("acme", "hubspot", ["1", "3", "404"]) == {"1": ("h1", None), "3": ("h2", None)}
+        assert unit.feedback_state("acme", "hubspot", ["1", "3", "404"]) == {
+            "1": ("h1", None),
+            "3": ("h2", None),
+        }
         members = unit.group_members("acme", ["fp:a"])
         assert sorted(m.record_id for m in members["fp:a"]) == ["1", "2"]
         unit.clear_pending("acme", ["fp:a"])
