@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -135,3 +136,17 @@ def test_sync_dead_letters_feedback_without_company_and_goes_on(stack: Stack, st
     assert "no associated account/company" in letters[orphan].reason
     time.sleep(0.01)
     assert run_org(stack.config(), store, "again").dead_letters == 0  # not counted again: unchanged
+
+
+def test_sync_backfill_is_resumable_from_its_checkpoint(stack: Stack, store: StateStore) -> None:
+    since = datetime.now(UTC) - timedelta(days=365)
+    first = run_org(stack.config(), store, "backfill", since=since)
+    assert first.items_created == len(stack.jira.issues()) > 0
+    with store.unit() as unit:
+        checkpoint = unit.get_cursor("acme", f"backfill:{since.date().isoformat()}")
+    assert checkpoint is not None
+
+    again = run_org(stack.config(), store, "backfill", since=since)
+
+    assert again.feedback_pulled < first.feedback_pulled  # resumed near its checkpoint, not from `since`
+    assert (again.items_created, again.items_updated) == (0, 0)
