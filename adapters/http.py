@@ -179,6 +179,10 @@ class HttpClient:
         self.statuses: Counter[int] = Counter()
         self.on_response: Callable[[str, int], None] | None = None
 
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url).rstrip("/")
+
     def close(self) -> None:
         self._client.close()
 

@@ -75,7 +75,7 @@ class JiraTracker:
     def __init__(self, http: HttpClient, settings: JiraSettings) -> None:
         self._http, self._settings = http, settings
         # browse links need the site; fall back to the client's base URL (the same host for API tokens)
-        self._site = (settings.site_url or str(http._client.base_url)).rstrip("/")
+        self._site = (settings.site_url or http.base_url).rstrip("/")
         self._zone = ZoneInfo(settings.jql_time_zone)
 
     # -- TrackerSink ------------------------------------------------------------------------------
@@ -180,11 +180,12 @@ class JiraTracker:
         try:
             # 201 when at least one issue was created; 400 (same body shape) when all were rejected
             response = self._http.request("POST", f"{_API}/issue/bulk", json_body=body, allow=(400,))
-        except AuthError:
+        except (AuthError, TransientError):
+            # ambiguous (timeout, 5xx: the issues may exist) or fatal: the engine keeps its intents open
+            # and adopts by marker next run, so never report these as definite refusals
             raise
-        except (TransientError, PermanentError) as exc:
-            # a failed or ambiguous bulk call: report it per element; the engine adopts by marker later
-            return [WriteResult(ref=marker, error=f"bulk create failed: {exc}") for marker, _ in chunk]
+        except PermanentError as exc:  # the request as a whole was refused: nothing was created
+            return [WriteResult(ref=marker, error=f"bulk create refused: {exc}") for marker, _ in chunk]
         created, failed = _bulk_outcome(response, len(chunk))
         stamp = _server_time(response)
         results: list[WriteResult] = []

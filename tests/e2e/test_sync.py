@@ -150,3 +150,20 @@ def test_sync_backfill_is_resumable_from_its_checkpoint(stack: Stack, store: Sta
 
     assert again.feedback_pulled < first.feedback_pulled  # resumed near its checkpoint, not from `since`
     assert (again.items_created, again.items_updated) == (0, 0)
+
+
+def test_sync_tracker_outage_fails_the_run_and_the_next_run_recovers(stack: Stack, store: StateStore) -> None:
+    stack.jira.faults.path_prefix = "/rest/api/3/issue/bulk"
+    stack.jira.faults.statuses.extend([502])
+
+    failed = run_org(stack.config(), store, "outage")
+
+    assert failed.errors
+    assert "502" in failed.errors[0]
+    assert stack.jira.issues() == []
+    recovered = run_org(stack.config(), store, "recovered")
+    assert recovered.items_created > 0
+    assert not recovered.errors
+    assert all(n == 1 for n in _marker_labels(stack).values())
+    with store.unit() as unit:
+        assert unit.count_links("acme") == len(stack.jira.issues())

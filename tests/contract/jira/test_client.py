@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from adapters.errors import AuthError, MalformedResponseError, PaginationLoopError
+from adapters.errors import AuthError, MalformedResponseError, PaginationLoopError, TransientError
 from adapters.http import HttpClient
 from adapters.jira.client import RATE_LIMITS, JiraSettings, JiraTracker
 from adapters.jira.records import adf_from_text, adf_to_text, to_backlog_item, trim_summary
@@ -364,3 +364,11 @@ def test_trim_summary_is_deterministic_and_bounded() -> None:
     assert trim_summary(long) == trim_summary(long)
     assert len(trim_summary(long)) == 255
     assert trim_summary("  a\nb  ") == "a b"
+
+
+def test_create_items_raises_on_an_ambiguous_bulk_failure_so_intents_stay_open(http: HttpClient) -> None:
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
+        route = mock.post(BULK).mock(return_value=httpx.Response(502))
+        with pytest.raises(TransientError):
+            tracker(http).create_items([("m1", draft())])
+    assert route.call_count == 1  # a create is never blindly re-sent
