@@ -7,7 +7,7 @@ Vendor field names never appear here: adapters translate vendor JSON into these 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import total_ordering
 
@@ -82,8 +82,14 @@ class Feedback(_Record):
     requested_by: str = ""
     # an explicit grouping key set by sales (e.g. a feature-request id); wins over the title fingerprint
     group_hint: str | None = None
-    # the backlog item this feedback is already linked to, as written back by us
+    # what the CRM record currently shows of its backlog item (written back by us): key, status,
+    # milestone name and due date; compared with the item's real state to decide on a write-back
     backlog_key: str | None = None
+    backlog_status: str | None = None
+    backlog_milestone: str | None = None
+    backlog_due: date | None = None
+    # a date sales promised this customer; a milestone moving past it raises an `at_risk` alert
+    promised_date: date | None = None
 
 
 class BacklogItem(_Record):
@@ -93,15 +99,60 @@ class BacklogItem(_Record):
     labels: tuple[str, ...] = ()
     priority: Priority | None = None
     status: ItemStatus = ItemStatus.OPEN
-    milestone: str | None = None
+    milestone: str | None = None  # its name, for people
+    milestone_id: str | None = None  # its id in the tracker, for us
     marker: str | None = None
 
 
+class MilestoneState(StrEnum):
+    PLANNED = "planned"
+    RELEASED = "released"
+    ARCHIVED = "archived"
+
+
 class Milestone(_Record):
+    """A release/version/milestone in the tracker; `due` is a calendar date (trackers store dates)."""
+
     name: str
-    due: datetime | None = None
-    state: str = "planned"
+    due: date | None = None
+    state: MilestoneState = MilestoneState.PLANNED
     description: str = ""
+
+
+class AlertEvent(StrEnum):
+    SCHEDULED = "scheduled"  # got a due date, or moved earlier
+    SLIPPED = "slipped"  # due date moved later or removed
+    DUE_SOON = "due_soon"  # N days before the due date
+    RELEASED = "released"
+    AT_RISK = "at_risk"  # the new date misses a date promised to this customer
+    KEPT = "kept"  # shipped on or before the promised date
+    ITEM_DONE = "item_done"
+    ITEM_WONT_DO = "item_wont_do"
+
+
+class AlertItem(_Frozen):
+    key: str
+    title: str
+    url: str = ""
+
+
+class Alert(_Frozen):
+    """One message to one account owner about one milestone event; `key` makes it happen once."""
+
+    key: str
+    event: AlertEvent
+    account_id: str
+    account_name: str
+    owner: Owner | None
+    milestone_id: str | None
+    milestone_name: str | None
+    due: date | None
+    previous_due: date | None = None
+    promised: date | None = None
+    items: tuple[AlertItem, ...] = ()
+    feedback_ids: tuple[str, ...] = ()  # the CRM records the alert should be attached to
+    subject: str
+    message: str
 
 
 class BacklogDraft(_Frozen):
@@ -113,6 +164,7 @@ class BacklogDraft(_Frozen):
     priority: Priority = Priority.MEDIUM
     account_count: int = 0
     total_arr: float = 0.0
+    open_deal_value: float = 0.0
 
 
 @total_ordering
@@ -155,15 +207,17 @@ class FeedbackLink(_Frozen):
     backlog_url: str = ""
     status: ItemStatus | None = None
     milestone: str | None = None
+    due: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     """Outcome of one element of a batch write: the item, or why the vendor refused it."""
 
-    ref: str  # the marker (creates) or record id (updates) the element was sent for
+    ref: str  # the marker (creates), record id (updates) or alert key the element was sent for
     item: BacklogItem | None = None
     error: str | None = None
+    remote_id: str | None = None  # the id of what was created, when it is not a backlog item
 
     @property
     def ok(self) -> bool:

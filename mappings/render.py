@@ -111,4 +111,5 @@ def render_draft(members: Sequence[Member], weights: PriorityWeights, options: R
         priority=prioritise(ordered, weights),
         account_count=count,
         total_arr=total_arr,
+        open_deal_value=open_deals,
     )

@@ -9,11 +9,13 @@ from typing import Protocol
 from adapters.paging import Page
 from mappings.models import (
     Account,
+    Alert,
     BacklogDraft,
     BacklogItem,
     Cursor,
     Feedback,
     FeedbackLink,
+    Milestone,
     WriteResult,
 )
 
@@ -26,7 +28,11 @@ class CrmSource(Protocol):
         ...
 
     def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
-        """Accounts (with owner) for the given ids; unknown ids are simply absent."""
+        """Accounts (with owner and open-deal value) for the given ids; unknown ids are simply absent."""
+        ...
+
+    def iter_changed_accounts(self, since: Cursor, until: datetime) -> Iterator[Page[Account]]:
+        """Accounts whose own fields or whose deals changed in `[since, until]`, page by page."""
         ...
 
 
@@ -35,6 +41,18 @@ class CrmSink(Protocol):
 
     def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
         """Write backlog key/url (and status) onto feedback records; batched; one result per link."""
+        ...
+
+
+class AlertSink(Protocol):
+    system: str
+
+    def find_alerts(self, keys: Collection[str]) -> Mapping[str, str]:
+        """Alerts created earlier, by key -> remote id (used to adopt after a crash)."""
+        ...
+
+    def create_alerts(self, alerts: Sequence[Alert]) -> Sequence[WriteResult]:
+        """One message per alert, each carrying its key; batched; `WriteResult.ref` = key, `remote_id` set."""
         ...
 
 
@@ -59,4 +77,8 @@ class TrackerSource(Protocol):
 
     def iter_changed_items(self, since: Cursor) -> Iterator[Page[BacklogItem]]:
         """Items changed since the cursor, ascending, page by page."""
+        ...
+
+    def list_milestones(self) -> Sequence[Milestone]:
+        """Every milestone (version/release) of the configured project, archived ones included."""
         ...
