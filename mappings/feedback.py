@@ -51,9 +51,35 @@ REQUEST_PREFIXES = re.compile(
 )
 _STOPWORDS = frozenset(
     {
-        "a", "an", "the", "to", "for", "of", "in", "on", "and", "or", "with", "please", "support", "add",
-        "allow", "ability", "be", "can", "could", "we", "would", "like", "need", "want", "our", "us", "is",
-        "are", "it",
+        "a",
+        "an",
+        "the",
+        "to",
+        "for",
+        "of",
+        "in",
+        "on",
+        "and",
+        "or",
+        "with",
+        "please",
+        "support",
+        "add",
+        "allow",
+        "ability",
+        "be",
+        "can",
+        "could",
+        "we",
+        "would",
+        "like",
+        "need",
+        "want",
+        "our",
+        "us",
+        "is",
+        "are",
+        "it",
     }
 )
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"

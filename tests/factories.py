@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from mappings.models import Account, Feedback, Owner, Urgency
+from mappings.models import (
+    Account,
+    BacklogItem,
+    Feedback,
+    ItemStatus,
+    Milestone,
+    MilestoneState,
+    Owner,
+    Urgency,
+)
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -39,3 +48,30 @@ def make_feedback(n: int = 1, **overrides: Any) -> Feedback:
     }
     values.update(overrides)
     return Feedback(**values)
+
+
+def make_milestone(**overrides: Any) -> Milestone:
+    values: dict[str, Any] = {
+        "system": "jira",
+        "id": "100",
+        "updated_at": T0,
+        "name": "2.4",
+        "due": date(2026, 4, 1),
+        "state": MilestoneState.PLANNED,
+    }
+    values.update(overrides)
+    return Milestone(**values)
+
+
+def make_item(**overrides: Any) -> BacklogItem:
+    values: dict[str, Any] = {
+        "system": "jira",
+        "id": "PROD-1",
+        "key": "PROD-1",
+        "updated_at": T0,
+        "title": "Export reports to CSV",
+        "status": ItemStatus.OPEN,
+        "milestone_id": None,
+    }
+    values.update(overrides)
+    return BacklogItem(**values)
