@@ -15,11 +15,11 @@ import structlog
 
 from adapters.errors import PermanentError
 from mappings.feedback import Member, PriorityWeights
-from mappings.models import BacklogDraft, BacklogItem, FeedbackLink
+from mappings.models import BacklogDraft, BacklogItem
 from mappings.render import RenderOptions, render_draft
 from syncer.counts import PassCounts
 from syncer.ports import CrmSink, TrackerSink
-from syncer.records import draft_hash, from_payload, marker_for
+from syncer.records import draft_hash, from_payload, link_from_signature, link_signature, marker_for
 from syncer.state import Link, StateStore, StoredFeedback, Unit
 
 log = structlog.get_logger("syncer.apply")
@@ -167,6 +167,10 @@ class Apply:
                 account_count=p.draft.account_count,
                 total_arr=p.draft.total_arr,
                 priority=p.draft.priority.value,
+                open_deal_value=p.draft.open_deal_value,
+                item_status=item.status.value,
+                milestone_id=item.milestone_id,
+                signature=link_signature(item.key, item.status.value, item.milestone, None) or "",
             )
             for p, item in done
         ]
@@ -175,7 +179,8 @@ class Apply:
 
     # -- write-back ---------------------------------------------------------------------------------
     def write_back(self) -> None:
-        """Show each feedback record its backlog item's key and link in the CRM (batched)."""
+        """Show each feedback record its item's key, link, status, milestone and due date (batched);
+        only records whose shown state differs from the item's are written."""
         after = ""
         while True:
             with self._store.unit() as unit:
@@ -183,12 +188,9 @@ class Apply:
             if not due:
                 return
             after = due[-1][0].record_id
-            links = [
-                FeedbackLink(feedback_id=f.record_id, backlog_key=link.item_key, backlog_url=link.item_url)
-                for f, link in due
-            ]
+            links = [link_from_signature(f.record_id, link.signature, link.item_url) for f, link in due]
             results = self._crm.link_feedback(links)
-            ok = {r.ref: link.backlog_key for r, link in zip(results, links, strict=True) if r.ok}
+            ok = {r.ref: link.signature for r, (_, link) in zip(results, due, strict=True) if r.ok}
             with self._store.unit() as unit:
                 unit.set_written_keys(self._org, self._crm.system, ok)
                 for result in results:

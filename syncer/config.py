@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from syncer.errors import ConfigError
 
@@ -41,6 +41,10 @@ class HubSpotProperties(_Strict):
     backlog_key: str = "syncer_backlog_key"
     backlog_url: str = "syncer_backlog_url"
     backlog_status: str = "syncer_backlog_status"
+    backlog_milestone: str = "syncer_milestone"
+    backlog_due: str = "syncer_milestone_due"
+    promised_date: str | None = "syncer_promised_date"
+    alert_key: str = "syncer_alert_key"
 
 
 class HubSpotConfig(_Strict):
@@ -58,6 +62,7 @@ class HubSpotConfig(_Strict):
 class JiraFields(_Strict):
     accounts: str | None = None
     arr: str | None = None
+    open_deals: str | None = None
 
 
 class JiraConfig(_Strict):
@@ -71,6 +76,7 @@ class JiraConfig(_Strict):
     fields: JiraFields = JiraFields()
     jql_time_zone: str = "UTC"
     rate_limits: dict[str, RateLimitConfig] = {}
+    overlap_seconds: float = Field(default=120, ge=60)  # JQL has minute resolution
 
     @field_validator("project")
     @classmethod
@@ -110,12 +116,30 @@ class SyncConfig(_Strict):
     max_body_chars: int = Field(default=30_000, ge=1_000, le=32_000)
 
 
+class AlertsConfig(_Strict):
+    """Where milestone alerts go: a CRM task for the owner, a CRM note, or a webhook (Slack-compatible)."""
+
+    channel: Literal["crm_task", "crm_note", "webhook"] = "crm_task"
+    webhook_url_env: str | None = None
+    webhook_url_file: Path | None = None
+    due_soon_days: int = Field(default=14, ge=0, le=365)
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> AlertsConfig:
+        if self.channel == "webhook" and not (self.webhook_url_env or self.webhook_url_file):
+            raise ValueError(
+                "channel webhook needs `webhook_url_env:` (or `webhook_url_file:`) naming the secret URL"
+            )
+        return self
+
+
 class OrgConfig(_Strict):
     org: str
     crm: CrmConfig
     tracker: TrackerConfig
     priority: PriorityConfig = PriorityConfig()
     sync: SyncConfig = SyncConfig()
+    alerts: AlertsConfig = AlertsConfig()
     source: Path | None = Field(default=None, exclude=True)
 
     @field_validator("org")
@@ -137,6 +161,7 @@ _FIXES = {
     "greater_than_equal": "use a larger number",
     "int_parsing": "give a whole number",
     "float_parsing": "give a number",
+    "value_error": "see the message",
 }
 
 

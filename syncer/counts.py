@@ -18,6 +18,9 @@ class PassCounts:
     items_deferred: int = 0
     links_written: int = 0
     alerts_created: int = 0
+    alerts_queued: int = 0
+    alerts_adopted: int = 0
+    accounts_refreshed: int = 0
     dead_letters: int = 0
     requests: int = 0
     errors: list[str] = field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from adapters.emulation import ServedApp
@@ -13,7 +14,8 @@ from adapters.jira.emulator import JiraEmulator
 from syncer.config import OrgConfig, parse_org_config
 from syncer.counts import PassCounts
 from syncer.service import open_store, run_org
-from syncer.state import DeadLetter, Link
+from syncer.state import DeadLetter, Link, StateStore
+from syncer.state.milestone_repo import MilestoneSummary
 
 SCENARIOS = ("hubspot-jira",)
 DEMO_TOKEN = "demo-token-not-a-secret"  # noqa: S105 - the emulators' fixed token
@@ -28,6 +30,8 @@ class DemoResult:
     tickets: int = 0
     companies: int = 0
     edited_ticket: str = ""
+    planned: dict[str, list[str]] = field(default_factory=dict)
+    milestones: list[MilestoneSummary] = field(default_factory=list)
 
 
 def demo_config(workdir: Path, crm_url: str, tracker_url: str) -> OrgConfig:
@@ -49,11 +53,37 @@ def demo_config(workdir: Path, crm_url: str, tracker_url: str) -> OrgConfig:
             "email": "bot@example.com",
             "token_file": str(token_file),
             "project": "PROD",
-            "fields": {"accounts": "customfield_10050", "arr": "customfield_10051"},
+            "fields": {
+                "accounts": "customfield_10050",
+                "arr": "customfield_10051",
+                "open_deals": "customfield_10052",
+            },
         },
         "sync": {"adopt_grace_seconds": 5},
     }
     return parse_org_config(workdir / "demo.yaml", data)
+
+
+def plan_releases(jira: JiraEmulator, store: StateStore, org: str) -> dict[str, list[str]]:
+    """What R&D does in Jira: put the most requested items into 2.4 (dated) and 2.5 (gets a date)."""
+    with store.unit() as unit:
+        top = [link.item_key for link in unit.top_links(org, 8)]
+    plan = {"2.4": top[:4], "2.5": top[4:8]}
+    for version, keys in plan.items():
+        for key in keys:
+            jira.set_fix_version(key, version)
+    jira.set_release_date("2.5", jira_today(jira) + timedelta(days=30))
+    return plan
+
+
+def ship_and_slip(jira: JiraEmulator) -> None:
+    """2.4 ships today; 2.5 moves 45 days later (past some promises made to customers)."""
+    jira.release_version("2.4", jira_today(jira))
+    jira.set_release_date("2.5", jira_today(jira) + timedelta(days=75))
+
+
+def jira_today(jira: JiraEmulator) -> date:
+    return datetime.fromtimestamp(jira.clock(), UTC).date()
 
 
 def edit_one_linked_ticket(hubspot: HubSpotEmulator) -> str:
@@ -93,9 +123,16 @@ def run_demo(scenario: str = "hubspot-jira", seed: int = 7, database_url: str | 
             time.sleep(SEARCH_LAG_S + 0.2)  # HubSpot's search index lags behind writes
             result.passes.append(run_org(config, store, "one ticket edited"))
             result.passes.append(run_org(config, store, "repeat"))
+            result.planned = plan_releases(jira, store, config.org)
+            time.sleep(SEARCH_LAG_S + 0.2)  # Jira's search index lags behind writes too
+            result.passes.append(run_org(config, store, "R&D plans 2.4 and 2.5"))
+            ship_and_slip(jira)
+            result.passes.append(run_org(config, store, "2.4 released, 2.5 slipped"))
+            result.passes.append(run_org(config, store, "repeat"))
             with store.unit() as unit:
                 result.top_items = unit.top_links(config.org, 10)
                 result.dead_letters = unit.open_dead_letters(config.org, 10)
+                result.milestones = unit.milestones.summaries(config.org)
         finally:
             store.dispose()
     return result

@@ -16,12 +16,14 @@ from syncer.apply import Apply
 from syncer.config import OrgConfig
 from syncer.counts import PassCounts
 from syncer.ingest import Ingest
-from syncer.ports import CrmSink, CrmSource, TrackerSink
+from syncer.milestone_sync import MilestoneSync
+from syncer.ports import AlertSink, CrmSink, CrmSource, TrackerSink, TrackerSource
 from syncer.state import StateStore
 
 log = structlog.get_logger("syncer.engine")
 
 FEEDBACK_STREAM = "feedback"
+ACCOUNTS_STREAM = "accounts"
 
 
 def weights_from(config: OrgConfig) -> PriorityWeights:
@@ -56,6 +58,8 @@ class Engine:
         crm: CrmSource,
         crm_sink: CrmSink,
         tracker: TrackerSink,
+        tracker_source: TrackerSource,
+        alerts: AlertSink,
         *,
         requests: Callable[[], int] = lambda: 0,
         clock: Callable[[], datetime] = _now,
@@ -63,6 +67,7 @@ class Engine:
     ) -> None:
         self.config, self._store = config, store
         self._crm, self._crm_sink, self._tracker = crm, crm_sink, tracker
+        self._tracker_source, self._alerts = tracker_source, alerts
         self._requests, self._clock, self._on_progress = requests, clock, on_progress
 
     def run(
@@ -104,7 +109,9 @@ class Engine:
             counts=counts,
             on_page=_stage_progress(self._on_progress, "pull"),
         )
-        ingest.run(stream, since, timedelta(seconds=cfg.crm.overlap_seconds), until)
+        overlap = timedelta(seconds=cfg.crm.overlap_seconds)
+        ingest.run(stream, since, overlap, until)
+        ingest.run_accounts(ACCOUNTS_STREAM, overlap, until)
         apply = Apply(
             cfg.org,
             self._store,
@@ -117,4 +124,17 @@ class Engine:
             counts=counts,
         )
         apply.apply_groups()
+        milestones = MilestoneSync(
+            cfg.org,
+            self._store,
+            self._tracker_source,
+            self._alerts,
+            channel=cfg.alerts.channel,
+            due_soon_days=cfg.alerts.due_soon_days,
+            overlap=timedelta(seconds=cfg.tracker.overlap_seconds),
+            clock=self._clock,
+            counts=counts,
+        )
+        milestones.detect()
         apply.write_back()
+        milestones.send()

@@ -17,7 +17,7 @@ from mappings.feedback import FeedbackFilter, group_key, is_product_feedback
 from mappings.models import Account, Cursor, Feedback
 from syncer.counts import PassCounts
 from syncer.ports import CrmSource
-from syncer.records import content_hash, to_payload
+from syncer.records import content_hash, shown_signature, to_payload
 from syncer.state import StateStore, StoredFeedback
 
 log = structlog.get_logger("syncer.ingest")
@@ -60,6 +60,26 @@ class Ingest:
             if self._on_page:
                 self._on_page(len(page.items) + len(page.rejects))
 
+    def run_accounts(self, stream: str, overlap: timedelta, until: datetime) -> None:
+        """Refresh stored account snapshots (ARR, owner, open deals) of accounts changed since last time;
+        their groups become pending so the items' revenue roll-up is re-rendered."""
+        with self._store.unit() as unit:
+            stored = unit.get_cursor(self._org, stream)
+        since = Cursor(
+            max(
+                (stored.updated_at if stored else Cursor.epoch().updated_at) - overlap,
+                Cursor.epoch().updated_at,
+            ),
+            "",
+        )
+        for page in self._crm.iter_changed_accounts(since, until):
+            snapshots = {a.id: a.model_dump(mode="json") for a in page.items}
+            self._accounts.update({a.id: a for a in page.items})
+            with self._store.unit() as unit:
+                self._counts.accounts_refreshed += unit.refresh_accounts(self._org, snapshots)
+        with self._store.unit() as unit:
+            unit.save_cursor(self._org, stream, Cursor(until, ""))
+
     def _ingest(self, stream: str, page: Page[Feedback]) -> None:
         counts, org, system = self._counts, self._org, self._crm.system
         counts.feedback_pulled += len(page.items) + len(page.rejects)
@@ -68,9 +88,8 @@ class Ingest:
         with self._store.unit() as unit:
             known = unit.feedback_state(org, system, [fb.id for fb in wanted])
         changed = [fb for fb in wanted if known.get(fb.id, ("",))[0] != content_hash(fb)]
-        shown_keys = {
-            fb.id: fb.backlog_key for fb in wanted if fb.id in known and known[fb.id][1] != fb.backlog_key
-        }
+        shown = {fb.id: shown_signature(fb) for fb in wanted}
+        shown_keys = {i: sig for i, sig in shown.items() if i in known and known[i][1] != sig}
         accounts = self._accounts_for(changed)
         good, dead = self._classify(changed, accounts)
         with self._store.unit() as unit:
@@ -133,5 +152,6 @@ class Ingest:
             group_key=group if group is not None else group_key(fb),
             content_hash=content_hash(fb),
             payload=to_payload(fb, account),
-            written_key=fb.backlog_key,
+            written_key=shown_signature(fb),
+            account_id=fb.account_id,
         )

@@ -5,18 +5,45 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
-from mappings.models import Account, BacklogDraft, Feedback
+from mappings.models import Account, BacklogDraft, Feedback, FeedbackLink, ItemStatus
 
 # fields we write back ourselves, or that move without a real change: excluded from the content hash
-_VOLATILE = {"updated_at", "backlog_key"}
+_VOLATILE = {"updated_at", "backlog_key", "backlog_status", "backlog_milestone", "backlog_due"}
 
 
 def content_hash(fb: Feedback) -> str:
     """Hash of what matters in a feedback record; a re-read of an unchanged record hashes the same."""
     data = fb.model_dump(mode="json", exclude=_VOLATILE)
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def link_signature(
+    key: str | None, status: str | None, milestone: str | None, due: date | None
+) -> str | None:
+    """What a feedback record shows (or should show) of its item: compared to decide on a write-back."""
+    if not key:
+        return None
+    return f"{key}|{status or ''}|{milestone or ''}|{due.isoformat() if due else ''}"
+
+
+def link_from_signature(feedback_id: str, signature: str, url: str) -> FeedbackLink:
+    """The write-back for one feedback record, from its group's signature."""
+    key, status, milestone, due = (signature.split("|") + ["", "", "", ""])[:4]
+    return FeedbackLink(
+        feedback_id=feedback_id,
+        backlog_key=key,
+        backlog_url=url,
+        status=ItemStatus(status) if status in ItemStatus._value2member_map_ else None,
+        milestone=milestone or None,
+        due=date.fromisoformat(due) if due else None,
+    )
+
+
+def shown_signature(fb: Feedback) -> str | None:
+    return link_signature(fb.backlog_key, fb.backlog_status, fb.backlog_milestone, fb.backlog_due)
 
 
 def draft_hash(draft: BacklogDraft) -> str:

@@ -35,6 +35,8 @@ def run_org(
             adapters.crm,
             adapters.crm,
             adapters.tracker,
+            adapters.tracker,
+            adapters.alerts,
             requests=adapters.requests,
             on_progress=on_progress,
         )

@@ -11,6 +11,8 @@ from adapters.hubspot.client import RATE_LIMITS as HUBSPOT_LIMITS
 from adapters.hubspot.client import HubSpotCrm, HubSpotSettings
 from adapters.jira.client import RATE_LIMITS as JIRA_LIMITS
 from adapters.jira.client import JiraSettings, JiraTracker
+from adapters.webhook.client import RATE_LIMITS as WEBHOOK_LIMITS
+from adapters.webhook.client import WebhookAlerts
 from syncer.config import HubSpotConfig, JiraConfig, OrgConfig, RateLimitConfig
 from syncer.logging import REDACTOR
 from syncer.settings import read_secret
@@ -22,6 +24,7 @@ class Adapters:
 
     crm: HubSpotCrm
     tracker: JiraTracker
+    alerts: HubSpotCrm | WebhookAlerts
     clients: list[HttpClient] = field(default_factory=list)
 
     def requests(self) -> int:
@@ -74,6 +77,11 @@ def build_hubspot(config: OrgConfig, crm: HubSpotConfig) -> tuple[HubSpotCrm, Ht
         backlog_key_property=p.backlog_key,
         backlog_url_property=p.backlog_url,
         backlog_status_property=p.backlog_status,
+        backlog_milestone_property=p.backlog_milestone,
+        backlog_due_property=p.backlog_due,
+        promised_date_property=p.promised_date,
+        alert_channel="note" if config.alerts.channel == "crm_note" else "task",
+        alert_key_property=p.alert_key,
     )
     return HubSpotCrm(http, settings), http
 
@@ -95,12 +103,29 @@ def build_jira(config: OrgConfig, tracker: JiraConfig) -> tuple[JiraTracker, Htt
         issue_type=tracker.issue_type,
         accounts_field=tracker.fields.accounts,
         arr_field=tracker.fields.arr,
+        open_deals_field=tracker.fields.open_deals,
         jql_time_zone=tracker.jql_time_zone,
     )
     return JiraTracker(http, settings), http
 
 
+def build_webhook(config: OrgConfig) -> tuple[WebhookAlerts, HttpClient]:
+    alerts = config.alerts
+    where = f"{config.source or config.org}: alerts.webhook_url_env"
+    url = read_secret(
+        env=alerts.webhook_url_env, file=alerts.webhook_url_file, where=where
+    ).get_secret_value()
+    REDACTOR.register([url])  # a webhook URL is a credential
+    http = HttpClient(url, system="webhook", limits=dict(WEBHOOK_LIMITS))
+    return WebhookAlerts(http), http
+
+
 def build_adapters(config: OrgConfig) -> Adapters:
     crm, crm_http = build_hubspot(config, config.crm)
     tracker, tracker_http = build_jira(config, config.tracker)
-    return Adapters(crm=crm, tracker=tracker, clients=[crm_http, tracker_http])
+    clients = [crm_http, tracker_http]
+    alerts: HubSpotCrm | WebhookAlerts = crm
+    if config.alerts.channel == "webhook":
+        alerts, hook_http = build_webhook(config)
+        clients.append(hook_http)
+    return Adapters(crm=crm, tracker=tracker, alerts=alerts, clients=clients)

@@ -7,6 +7,8 @@ from typing import Any
 
 from mappings.models import (
     Account,
+    Alert,
+    AlertEvent,
     BacklogItem,
     Feedback,
     ItemStatus,
@@ -75,3 +77,20 @@ def make_item(**overrides: Any) -> BacklogItem:
     }
     values.update(overrides)
     return BacklogItem(**values)
+
+
+def make_alert(**overrides: Any) -> Alert:
+    values: dict[str, Any] = {
+        "key": "al-1",
+        "event": AlertEvent.RELEASED,
+        "account_id": "c1",
+        "account_name": "Acme Corp",
+        "owner": Owner(id="o1", email="ana@example.com", name="Ana Owner"),
+        "milestone_id": "100",
+        "milestone_name": "2.4",
+        "due": date(2026, 4, 1),
+        "subject": "Shipped: 2.4 (Acme Corp)",
+        "message": "2.4 shipped.",
+    }
+    values.update(overrides)
+    return Alert(**values)

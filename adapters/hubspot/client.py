@@ -9,28 +9,34 @@ Retries and rate limiting live in `adapters.http.HttpClient`; this module only s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from functools import partial
-from typing import Any, TypeVar
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
 from adapters.errors import AuthError, MalformedResponseError, PermanentError
 from adapters.http import HttpClient, RateLimit
+from adapters.hubspot.alerts import HubSpotAlerts
+from adapters.hubspot.reads import (
+    BATCH_SIZE,
+    companies_of_deals,
+    company_open_deal_values,
+    read_associations,
+)
 from adapters.hubspot.records import (
     batch_errors,
-    parse_timestamp,
     primary_association,
     to_account,
     to_epoch_ms,
     to_feedback,
     to_owner,
 )
+from adapters.hubspot.search import CrmSearch, Raw, chunks, next_after, results
+from adapters.hubspot.settings import HubSpotSettings as HubSpotSettings
 from adapters.paging import Page, Reject, guard_tokens, max_cursor
 from mappings.errors import MappingError
-from mappings.models import Account, Cursor, Feedback, FeedbackLink, Owner, Urgency, WriteResult
+from mappings.models import Account, Alert, Cursor, Feedback, FeedbackLink, Owner, WriteResult
 
 log = structlog.get_logger("syncer.hubspot")
 
@@ -42,92 +48,32 @@ RATE_LIMITS: Mapping[str, RateLimit] = {
     "search": RateLimit(rate=4.0, burst=1),
 }
 
-SEARCH_CAP = 10_000  # search returns at most 10,000 results per query; asking beyond is HTTP 400
-MAX_SEARCH_LIMIT = 200
-BATCH_SIZE = 100  # objects batch read/update
-ASSOCIATION_BATCH_SIZE = 1000  # v4 associations batch read, since Feb 2025
 OWNERS_PAGE = 100
-
-TICKETS_SEARCH = "/crm/v3/objects/tickets/search"
-TICKET_COMPANIES = "/crm/v4/associations/tickets/companies/batch/read"
 COMPANIES_READ = "/crm/v3/objects/companies/batch/read"
 TICKETS_UPDATE = "/crm/v3/objects/tickets/batch/update"
 OWNERS = "/crm/v3/owners"
-
-_DEFAULT_URGENCY: Mapping[str, Urgency] = {
-    "LOW": Urgency.LOW,
-    "MEDIUM": Urgency.MEDIUM,
-    "HIGH": Urgency.HIGH,
-    "URGENT": Urgency.CRITICAL,
-}
-
-T = TypeVar("T")
-Raw = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class HubSpotSettings:
-    """Which ticket/company properties carry what; defaults match a stock HubSpot Service Hub."""
-
-    portal_id: str = "0"
-    category_property: str = "hs_ticket_category"
-    pipeline_property: str = "hs_pipeline"
-    urgency_property: str = "hs_ticket_priority"
-    urgency_map: Mapping[str, Urgency] = field(default_factory=lambda: dict(_DEFAULT_URGENCY))
-    group_hint_property: str | None = "feature_request_id"
-    requested_by_property: str | None = None
-    company_tier_property: str = "customer_tier"
-    company_arr_property: str = "annualrevenue"
-    backlog_key_property: str = "syncer_backlog_key"
-    backlog_url_property: str = "syncer_backlog_url"
-    backlog_status_property: str = "syncer_backlog_status"
-    page_size: int = MAX_SEARCH_LIMIT
-
-    def ticket_properties(self) -> list[str]:
-        names = [
-            "subject",
-            "content",
-            "hs_lastmodifieddate",
-            "createdate",
-            self.category_property,
-            self.pipeline_property,
-            self.urgency_property,
-            self.group_hint_property,
-            self.requested_by_property,
-            self.backlog_key_property,
-        ]
-        return list(dict.fromkeys(n for n in names if n))
-
-    def company_properties(self) -> list[str]:
-        names = ["name", "hubspot_owner_id", self.company_tier_property, self.company_arr_property]
-        return list(dict.fromkeys(names))
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _results(body: Any, what: str) -> list[Raw]:
-    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        raise MalformedResponseError(f"hubspot {what}: response has no results list")
-    return [r for r in body["results"] if isinstance(r, dict)]
-
-
-def _next_after(body: Mapping[str, Any]) -> str | None:
-    after = ((body.get("paging") or {}).get("next") or {}).get("after")
-    return str(after) if after not in (None, "") else None
+CHANGE_PROPERTIES = ("hs_lastmodifieddate", "hs_object_id")  # all an account-change search needs
 
 
 class HubSpotCrm:
-    """Tickets in, backlog links out. One instance per run: owners and companies are cached in it."""
+    """Tickets in; backlog links and owner alerts out. One instance per run: owners and companies cached."""
 
     system = "hubspot"
 
-    def __init__(self, http: HttpClient, settings: HubSpotSettings | None = None) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        settings: HubSpotSettings | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._http = http
         self._settings = settings or HubSpotSettings()
-        self._limit = max(1, min(self._settings.page_size, MAX_SEARCH_LIMIT))
+        size = self._settings.page_size
+        self._tickets = CrmSearch(http, "tickets", self._settings.ticket_properties(), size)
+        self._company_changes = CrmSearch(http, "companies", CHANGE_PROPERTIES, size)
+        self._deal_changes = CrmSearch(http, "deals", CHANGE_PROPERTIES, size)
+        self._alerts = HubSpotAlerts(http, self._settings, clock or (lambda: datetime.now(UTC)))
         self._owners: dict[str, Owner] | None = None
         self._companies: dict[str, Account | None] = {}
 
@@ -141,108 +87,50 @@ class HubSpotCrm:
         low, high = to_epoch_ms(since.updated_at), to_epoch_ms(until)
         if high < low:
             return
-        for raws in self._iter_search_pages(low, high):
+        for raws in self._tickets.iter_modified(low, high):
             yield self._to_page(raws)
 
     def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
-        """Companies (with owner) by id, batch-read 100 at a time; cached for the instance's life."""
+        """Companies (owner, open deal value) by id, 100 per batch read; cached for the instance's life."""
         wanted = list(dict.fromkeys(str(i) for i in ids))
         missing = [i for i in wanted if i not in self._companies]
-        for chunk in _chunks(missing, BATCH_SIZE):
+        for chunk in chunks(missing, BATCH_SIZE):
             self._fetch_companies(chunk)
         return {i: acct for i in wanted if (acct := self._companies.get(i)) is not None}
 
+    def iter_changed_accounts(self, since: Cursor, until: datetime) -> Iterator[Page[Account]]:
+        """Companies modified in `[since, until]`, then companies whose deals were; each once, freshly read.
+
+        Pages hold at most 100 accounts and carry no cursor: the engine saves `until` after the last page.
+        Deals deleted (archived) in the window are not seen: search does not return archived records.
+        """
+        low, high = to_epoch_ms(since.updated_at), to_epoch_ms(until)
+        if high < low:
+            return
+        seen: set[str] = set()
+        for raws in self._company_changes.iter_modified(low, high):
+            yield from self._fresh_pages([str(r["id"]) for r in raws if r.get("id") is not None], seen)
+        for raws in self._deal_changes.iter_modified(low, high):
+            deal_ids = [str(r["id"]) for r in raws if r.get("id") is not None]
+            yield from self._fresh_pages(companies_of_deals(self._http, deal_ids), seen)
+
     # -- CrmSink ----------------------------------------------------------------------------------
     def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
-        """Write backlog key/url/status onto tickets, 100 per batch update; one result per link, in order."""
+        """Write backlog key/url/status/milestone/due onto tickets, 100 per batch update; results in order."""
         latest = {link.feedback_id: link for link in links}  # HubSpot rejects duplicate ids in a batch
         outcome: dict[str, str | None] = {}
-        for chunk in _chunks(list(latest.values()), BATCH_SIZE):
+        for chunk in chunks(list(latest.values()), BATCH_SIZE):
             outcome.update(self._update_chunk(chunk))
         return [WriteResult(ref=link.feedback_id, error=outcome.get(link.feedback_id)) for link in links]
 
-    # -- search paging ----------------------------------------------------------------------------
-    def _iter_search_pages(self, low: int, high: int) -> Generator[list[Raw], None, None]:
-        """Windows over `[low, high]` ms, ascending; a window holding more than the cap is halved first."""
-        windows = [(low, high)]
-        while windows:
-            lo, hi = windows.pop()
-            first = self._search(self._window_body(lo, hi, None))
-            total = first.get("total")
-            if not isinstance(total, int):
-                raise MalformedResponseError("hubspot search: response has no integer total")
-            if total > SEARCH_CAP:
-                if lo == hi:
-                    yield from self._iter_one_millisecond(lo)
-                else:
-                    mid = (lo + hi) // 2
-                    log.info("hubspot.window_split", low=lo, high=hi, total=total)
-                    windows += [(mid + 1, hi), (lo, mid)]  # popped lower half first: stays ascending
-                continue
-            stopped = yield from self._iter_query(first, partial(self._window_body, lo, hi))
-            if stopped is not None:
-                # the window grew past the cap while we paged it: resume from the last stamp seen
-                last = to_epoch_ms(_stamp(stopped))
-                windows += [(last + 1, hi), (last, last)] if last == lo else [(last, hi)]
+    # -- AlertSink --------------------------------------------------------------------------------
+    def find_alerts(self, keys: Collection[str]) -> Mapping[str, str]:
+        """Alerts (tasks or notes) created earlier, key -> object id; search lags writes by seconds."""
+        return self._alerts.find_alerts(keys)
 
-    def _iter_one_millisecond(self, stamp: int) -> Generator[list[Raw], None, None]:
-        """More than the cap share one stamp (a bulk job): keyset by id, restarting before the cap."""
-        last_id: str | None = None
-        while True:
-            body = partial(self._millisecond_body, stamp, last_id)
-            stopped = yield from self._iter_query(self._search(body(None)), body)
-            if stopped is None:
-                return
-            last_id = str(stopped["id"])
-
-    def _iter_query(
-        self, first: Raw, body: Callable[[str | None], Raw]
-    ) -> Generator[list[Raw], None, Raw | None]:
-        """Page one query via `after`; returns the last record if the cap stopped us, else None."""
-        check = guard_tokens()
-        page, fetched = first, 0
-        while True:
-            results = _results(page, "search")
-            if results:
-                yield results
-            fetched += len(results)
-            after = _next_after(page)
-            if after is None or not results:
-                return None
-            if fetched + self._limit > SEARCH_CAP:
-                return results[-1]
-            check(after)
-            page = self._search(body(after))
-
-    def _search(self, body: Raw) -> Raw:
-        response = self._http.post_json(TICKETS_SEARCH, body, bucket="search", idempotent=True)
-        if not isinstance(response, dict):
-            raise MalformedResponseError("hubspot search: response is not an object")
-        return response
-
-    def _query(self, filters: list[Raw], sort: str, after: str | None) -> Raw:
-        body: Raw = {
-            "filterGroups": [{"filters": filters}],
-            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
-            "properties": self._settings.ticket_properties(),
-            "limit": self._limit,
-        }
-        if after is not None:
-            body["after"] = after
-        return body
-
-    def _window_body(self, low: int, high: int, after: str | None) -> Raw:
-        filters = [
-            {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(low)},
-            {"propertyName": "hs_lastmodifieddate", "operator": "LTE", "value": str(high)},
-        ]
-        return self._query(filters, "hs_lastmodifieddate", after)
-
-    def _millisecond_body(self, stamp: int, after_id: str | None, after: str | None) -> Raw:
-        filters = [{"propertyName": "hs_lastmodifieddate", "operator": "EQ", "value": str(stamp)}]
-        if after_id is not None:
-            filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": after_id})
-        return self._query(filters, "hs_object_id", after)
+    def create_alerts(self, alerts: Sequence[Alert]) -> Sequence[WriteResult]:
+        """One task/note per alert on its company and tickets; raises when the outcome is unknown."""
+        return self._alerts.create_alerts(alerts)
 
     # -- mapping a page ---------------------------------------------------------------------------
     def _to_page(self, raws: list[Raw]) -> Page[Feedback]:
@@ -262,32 +150,35 @@ class HubSpotCrm:
 
     def _ticket_companies(self, ticket_ids: Sequence[str]) -> dict[str, str]:
         """ticket id -> company id, one v4 batch read per 1,000 tickets; tickets without one are absent."""
-        found: dict[str, str] = {}
-        for chunk in _chunks(list(dict.fromkeys(ticket_ids)), ASSOCIATION_BATCH_SIZE):
-            body = {"inputs": [{"id": i} for i in chunk]}
-            # 207 multi-status lists tickets without companies under errors[]: nothing to do for those
-            response = self._http.post_json(TICKET_COMPANIES, body, idempotent=True)
-            for result in _results(response, "associations batch read"):
-                company = primary_association(result)
-                source = (result.get("from") or {}).get("id")
-                if company is not None and source is not None:
-                    found[str(source)] = company
-        return found
+        found = read_associations(self._http, "tickets", "companies", ticket_ids)
+        return {t: c for t, result in found.items() if (c := primary_association(result)) is not None}
 
     # -- accounts ---------------------------------------------------------------------------------
+    def _fresh_pages(self, company_ids: Sequence[str], seen: set[str]) -> Iterator[Page[Account]]:
+        new = [c for c in dict.fromkeys(company_ids) if c not in seen]
+        seen.update(new)
+        for chunk in chunks(new, BATCH_SIZE):
+            self._fetch_companies(chunk)  # re-read even if cached: these changed
+            accounts = tuple(a for c in chunk if (a := self._companies.get(c)) is not None)
+            if accounts:
+                yield Page(accounts, cursor=None)
+
     def _fetch_companies(self, chunk: Sequence[str]) -> None:
         body = {"properties": self._settings.company_properties(), "inputs": [{"id": i} for i in chunk]}
         response = self._http.post_json(COMPANIES_READ, body, idempotent=True)  # 207 when some are unknown
+        raws = results(response, "companies batch read")
         owners = self._get_owners()
-        for raw in _results(response, "companies batch read"):
+        deal_values = company_open_deal_values(self._http, [str(r.get("id")) for r in raws]) if raws else {}
+        for company_id in chunk:
+            self._companies[company_id] = None
+        for raw in raws:
+            value = deal_values.get(str(raw.get("id")), 0.0)
             try:
-                account = to_account(raw, owners, self._settings)
+                account = to_account(raw, owners, self._settings, open_deal_value=value)
             except MappingError as exc:
                 log.warning("account.rejected", system=self.system, id=raw.get("id"), reason=str(exc))
                 continue
             self._companies[account.id] = account
-        for company_id in chunk:
-            self._companies.setdefault(company_id, None)
 
     def _get_owners(self) -> Mapping[str, Owner]:
         if self._owners is None:
@@ -296,13 +187,13 @@ class HubSpotCrm:
             params: dict[str, Any] = {"limit": OWNERS_PAGE}
             while True:
                 body = self._http.get_json(OWNERS, params=params)
-                for raw in _results(body, "owners"):
+                for raw in results(body, "owners"):
                     try:
                         owner = to_owner(raw)
                     except MappingError:
                         continue
                     owners[owner.id] = owner
-                after = _next_after(body)
+                after = next_after(body)
                 if after is None:
                     break
                 check(after)
@@ -312,18 +203,7 @@ class HubSpotCrm:
 
     # -- write back -------------------------------------------------------------------------------
     def _update_chunk(self, chunk: Sequence[FeedbackLink]) -> dict[str, str | None]:
-        s = self._settings
-        inputs = [
-            {
-                "id": link.feedback_id,
-                "properties": {
-                    s.backlog_key_property: link.backlog_key,
-                    s.backlog_url_property: link.backlog_url,
-                    s.backlog_status_property: link.status.value if link.status else "",
-                },
-            }
-            for link in chunk
-        ]
+        inputs = [{"id": link.feedback_id, "properties": self._link_properties(link)} for link in chunk]
         try:
             # setting the same values twice is harmless, so the call may be retried
             body = self._http.post_json(TICKETS_UPDATE, {"inputs": inputs}, idempotent=True)
@@ -334,13 +214,20 @@ class HubSpotCrm:
         if not isinstance(body, dict):
             raise MalformedResponseError("hubspot batch update: response is not an object")
         failed = batch_errors(body)
-        updated = {str(r.get("id")) for r in _results(body, "batch update")}
+        updated = {str(r.get("id")) for r in results(body, "batch update")}
         return {
             link.feedback_id: failed.get(link.feedback_id)
             or (None if link.feedback_id in updated else "not in the batch response")
             for link in chunk
         }
 
-
-def _stamp(raw: Mapping[str, Any]) -> datetime:
-    return parse_timestamp((raw.get("properties") or {}).get("hs_lastmodifieddate") or raw.get("updatedAt"))
+    def _link_properties(self, link: FeedbackLink) -> dict[str, str]:
+        s = self._settings
+        # "" clears a property; a date property takes YYYY-MM-DD
+        return {
+            s.backlog_key_property: link.backlog_key,
+            s.backlog_url_property: link.backlog_url,
+            s.backlog_status_property: link.status.value if link.status else "",
+            s.backlog_milestone_property: link.milestone or "",
+            s.backlog_due_property: link.due.isoformat() if link.due else "",
+        }

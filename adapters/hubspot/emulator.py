@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,6 +23,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.emulation import Faults, RequestLog, SlidingWindow, emulator_app
+from adapters.hubspot.emulator_objects import (
+    ASSOCIATION_TYPES,
+    OBJECT_TYPES,
+    CreateError,
+    association_read_body,
+    parse_create_inputs,
+)
 from adapters.hubspot.emulator_search import (
     DEFAULT_PROPERTIES,
     SearchError,
@@ -30,7 +38,6 @@ from adapters.hubspot.emulator_search import (
 )
 from adapters.hubspot.emulator_wire import (
     BATCH_LIMIT,
-    SINGULAR,
     batch_response,
     batch_too_large,
     error_response,
@@ -49,19 +56,11 @@ from adapters.hubspot.records import parse_timestamp
 
 Props = dict[str, str | None]
 Endpoint = Callable[[Request], Awaitable[Response]]
-OBJECT_TYPES = ("companies", "tickets", "deals")
 ASSOCIATION_BATCH_LIMIT = 1000
 AUTH_MESSAGE = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find "
     "more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
 )
-# v4 association type ids HubSpot defines for these pairs
-ASSOCIATION_TYPES = {
-    ("tickets", "companies"): 339,
-    ("companies", "tickets"): 340,
-    ("deals", "companies"): 5,
-    ("companies", "deals"): 6,
-}
 
 
 class _CountingWindow(SlidingWindow):
@@ -150,6 +149,26 @@ class HubSpotEmulator:
                 raise KeyError(ticket_id)
             self._write("tickets", ticket_id, properties)
 
+    def update_company(self, company_id: str, **properties: str) -> None:
+        """Edit a company like a user would: bumps `hs_lastmodifieddate` to now."""
+        self._update("companies", company_id, properties)
+
+    def update_deal(self, deal_id: str, **properties: str) -> None:
+        """Edit a deal (amount, dealstage, hs_is_closed...): bumps `hs_lastmodifieddate` to now."""
+        self._update("deals", deal_id, properties)
+
+    def set_promised_date(self, ticket_id: str, promised: date | None) -> None:
+        """Sales records (or clears) the date promised to the customer on a ticket."""
+        self.update_ticket(ticket_id, syncer_promised_date=promised.isoformat() if promised else "")
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task: `{"id", "properties", "companies": [ids], "tickets": [ids]}`, by ascending id."""
+        return self._engagements("tasks")
+
+    def notes(self) -> list[dict[str, Any]]:
+        """Every note, shaped like `tasks()`."""
+        return self._engagements("notes")
+
     def ticket(self, ticket_id: str) -> dict[str, str | None]:
         with self._lock:
             return dict(self._objects["tickets"][ticket_id])
@@ -167,6 +186,24 @@ class HubSpotEmulator:
             return {**{t: len(objs) for t, objs in self._objects.items()}, "owners": len(self._owners)}
 
     # -- storage ----------------------------------------------------------------------------------
+    def _update(self, object_type: str, object_id: str, properties: Mapping[str, str]) -> None:
+        with self._lock:
+            if object_id not in self._objects[object_type]:
+                raise KeyError(object_id)
+            self._write(object_type, object_id, properties)
+
+    def _engagements(self, object_type: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {
+                    "id": object_id,
+                    "properties": dict(props),
+                    "companies": list(self._assoc[(object_type, "companies")].get(object_id, [])),
+                    "tickets": list(self._assoc[(object_type, "tickets")].get(object_id, [])),
+                }
+                for object_id, props in sorted(self._objects[object_type].items(), key=lambda kv: int(kv[0]))
+            ]
+
     def _create(self, object_type: str, properties: Mapping[str, str | None]) -> str:
         with self._lock:
             object_id = str(next(self._ids))
@@ -230,6 +267,7 @@ class HubSpotEmulator:
             (f"{objects}/search", self._search, "POST", True),
             (f"{objects}/batch/read", self._batch_read, "POST", False),
             (f"{objects}/batch/update", self._batch_update, "POST", False),
+            (f"{objects}/batch/create", self._batch_create, "POST", False),
             (f"{objects}/{{object_id}}", self._get_one, "GET", False),
             (f"{objects}/{{object_id}}", self._patch_one, "PATCH", False),
             (objects, self._list, "GET", False),
@@ -334,6 +372,33 @@ class HubSpotEmulator:
                 results.append(self._public(object_type, object_id, props, list(props)))
         return batch_response(object_type, results, missing, "Could not update some {} objects")
 
+    async def _batch_create(self, request: Request) -> Response:
+        object_type, body = request.path_params["object_type"], await read_body(request)
+        if object_type not in OBJECT_TYPES:
+            return unknown_type(object_type)
+        with self._lock:
+            try:
+                new = parse_create_inputs(object_type, body, self._exists, BATCH_LIMIT)
+            except CreateError as exc:
+                return error_response(400, str(exc), "VALIDATION_ERROR")
+            results = []
+            for item in new:
+                object_id = self._create(object_type, item.properties)
+                for to_type, target in item.links:
+                    self._associate(object_type, object_id, to_type, target)
+                props = self._objects[object_type][object_id]
+                result = self._public(object_type, object_id, props, list(props))
+                if item.trace_id is not None:
+                    result["objectWriteTraceId"] = item.trace_id
+                results.append(result)
+        stamp = iso_ms(self.now_ms())
+        return JSONResponse(
+            {"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp}, 201
+        )
+
+    def _exists(self, object_type: str, object_id: str) -> bool:
+        return object_id in self._objects.get(object_type, {})
+
     async def _get_one(self, request: Request) -> Response:
         object_type, object_id = request.path_params["object_type"], request.path_params["object_id"]
         wanted = requested_properties(request)
@@ -394,24 +459,6 @@ class HubSpotEmulator:
         inputs = input_ids(await read_body(request))
         if inputs is None or len(inputs) > ASSOCIATION_BATCH_LIMIT:
             return batch_too_large(inputs, ASSOCIATION_BATCH_LIMIT)
-        type_id = ASSOCIATION_TYPES[(from_type, to_type)]
-        kinds = [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
         with self._lock:
             links = {i: list(self._assoc[(from_type, to_type)].get(i, [])) for i in inputs}
-        results = [
-            {"from": {"id": i}, "to": [{"toObjectId": int(t), "associationTypes": kinds} for t in targets]}
-            for i, targets in links.items()
-            if targets
-        ]
-        lonely = [i for i, targets in links.items() if not targets]
-        errors = [
-            {
-                "status": "error",
-                "category": "OBJECT_NOT_FOUND",
-                "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                "message": f"No {to_type} is associated with {SINGULAR.get(from_type, from_type)} {i}.",
-                "context": {"fromObjectId": [i], "toObjectType": [to_type]},
-            }
-            for i in lonely
-        ]
-        return multi_status(results, errors)
+        return multi_status(*association_read_body(from_type, to_type, links))

@@ -15,6 +15,7 @@ from typing import Any
 MAX_LIMIT = 200
 RESULT_CAP = 10_000
 MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 10, 25
+MAX_IN_VALUES = 100  # values in one IN / NOT_IN filter
 DATETIME_PROPERTIES = frozenset({"createdate", "hs_lastmodifieddate", "closedate", "hs_timestamp"})
 NUMBER_PROPERTIES = frozenset({"hs_object_id", "annualrevenue", "amount", "numberofemployees"})
 DEFAULT_PROPERTIES: Mapping[str, tuple[str, ...]] = {
@@ -28,6 +29,8 @@ DEFAULT_PROPERTIES: Mapping[str, tuple[str, ...]] = {
         "hs_ticket_priority",
     ),
     "deals": ("dealname", "amount", "dealstage", "pipeline", "closedate"),
+    "tasks": ("hs_task_subject", "hs_task_status", "hs_task_priority", "hs_timestamp", "hubspot_owner_id"),
+    "notes": ("hs_note_body", "hs_timestamp", "hubspot_owner_id"),
 }
 
 Comparable = float | str
@@ -111,6 +114,9 @@ def _check_filters(groups: Any) -> list[list[Mapping[str, Any]]]:
     out = [list(g.get("filters") or ()) for g in groups if isinstance(g, dict)]
     if any(len(f) > MAX_FILTERS_PER_GROUP for f in out) or sum(len(f) for f in out) > MAX_FILTERS:
         raise SearchError(f"At most {MAX_FILTERS_PER_GROUP} filters per group and {MAX_FILTERS} in total")
+    for flt in (f for group in out for f in group):
+        if isinstance(flt, Mapping) and len(flt.get("values") or ()) > MAX_IN_VALUES:
+            raise SearchError(f"At most {MAX_IN_VALUES} values are allowed in one filter")
     return out
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 BATCH_LIMIT = 100
-SINGULAR = {"companies": "COMPANY", "tickets": "TICKET", "deals": "DEAL"}
+SINGULAR = {"companies": "COMPANY", "tickets": "TICKET", "deals": "DEAL", "tasks": "TASK", "notes": "NOTE"}
 
 
 def iso_ms(ms: int) -> str:
@@ -30,7 +30,7 @@ def normalise(name: str, value: Any) -> str | None:
     if value is None:
         return None
     text = str(value)
-    if name in ("createdate", "hs_lastmodifieddate") and text.isdigit():
+    if name in ("createdate", "hs_lastmodifieddate", "hs_timestamp") and text.isdigit():
         return iso_ms(int(text))
     return text
 

@@ -6,15 +6,15 @@ owners API and the v4 associations batch read. Every property value arrives as a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from mappings.errors import MappingError
 from mappings.models import Account, Feedback, Owner, Urgency
 
 if TYPE_CHECKING:
-    from adapters.hubspot.client import HubSpotSettings
+    from adapters.hubspot.settings import HubSpotSettings
 
 APP_URL = "https://app.hubspot.com/contacts"
 
@@ -35,6 +35,25 @@ def parse_timestamp(value: object) -> datetime:
     if stamp.tzinfo is None:
         raise MappingError(f"timestamp without a time zone: {text!r}")
     return stamp.astimezone(UTC)
+
+
+def parse_date(value: object) -> date | None:
+    """A HubSpot date property: `YYYY-MM-DD` or midnight-UTC epoch ms; empty or unreadable -> None.
+
+    Lenient on purpose: a mistyped date on one ticket must not reject the whole feedback record.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text) / 1000, UTC).date()
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        stamp = datetime.fromisoformat(text)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return stamp.astimezone(UTC).date() if stamp.tzinfo else stamp.date()
 
 
 def to_epoch_ms(stamp: datetime) -> int:
@@ -97,6 +116,14 @@ def to_feedback(raw: Mapping[str, Any], account_id: str | None, settings: HubSpo
         requested_by=_text(props, settings.requested_by_property),
         group_hint=_text(props, settings.group_hint_property) or None,
         backlog_key=_text(props, settings.backlog_key_property) or None,
+        backlog_status=_text(props, settings.backlog_status_property) or None,
+        backlog_milestone=_text(props, settings.backlog_milestone_property) or None,
+        backlog_due=parse_date(props.get(settings.backlog_due_property)),
+        promised_date=(
+            parse_date(props.get(settings.promised_date_property))
+            if settings.promised_date_property
+            else None
+        ),
     )
 
 
@@ -120,7 +147,12 @@ def _amount(props: Mapping[str, Any], name: str, company_id: str) -> float:
         raise MappingError(f"company {company_id}: {name} is not a number: {text!r}") from exc
 
 
-def to_account(raw: Mapping[str, Any], owners: Mapping[str, Owner], settings: HubSpotSettings) -> Account:
+def to_account(
+    raw: Mapping[str, Any],
+    owners: Mapping[str, Owner],
+    settings: HubSpotSettings,
+    open_deal_value: float = 0.0,
+) -> Account:
     """One company from batch read -> Account, with its owner resolved from the owners list."""
     company_id = _record_id(raw)
     props = _props(raw)
@@ -136,7 +168,49 @@ def to_account(raw: Mapping[str, Any], owners: Mapping[str, Owner], settings: Hu
         owner=owner,
         tier=_text(props, settings.company_tier_property) or "unknown",
         arr=_amount(props, settings.company_arr_property, company_id),
+        open_deal_value=open_deal_value,
     )
+
+
+CLOSED_STAGES = frozenset({"closedwon", "closedlost"})  # the default pipeline's closed stage ids
+
+
+def is_open_deal(raw: Mapping[str, Any]) -> bool:
+    """A deal is closed when HubSpot says so (`hs_is_closed`) or it sits in a default closed stage."""
+    props = raw.get("properties")
+    if not isinstance(props, Mapping):
+        return False
+    closed = _text(props, "hs_is_closed").lower() == "true"
+    return not closed and _text(props, "dealstage").lower() not in CLOSED_STAGES
+
+
+def deal_amount(raw: Mapping[str, Any]) -> float:
+    """A deal's `amount`; missing or unreadable counts as 0 (one bad deal must not hide an account)."""
+    props = raw.get("properties")
+    text = _text(props, "amount") if isinstance(props, Mapping) else ""
+    try:
+        return float(text) if text else 0.0
+    except ValueError:
+        return 0.0
+
+
+def associated_ids(result: Mapping[str, Any]) -> list[str]:
+    """Every target id of one v4 association batch-read result, in the order given."""
+    return [
+        str(t["toObjectId"]) for t in result.get("to") or () if isinstance(t, Mapping) and t.get("toObjectId")
+    ]
+
+
+def open_deal_values(
+    company_deals: Mapping[str, Iterable[str]], deals: Mapping[str, Mapping[str, Any]]
+) -> dict[str, float]:
+    """Company id -> sum of its open deals' amounts (a deal shared by two companies counts for both)."""
+    return {
+        company: sum(
+            deal_amount(deals[d]) for d in dict.fromkeys(ids) if d in deals and is_open_deal(deals[d])
+        )
+        for company, ids in company_deals.items()
+    }
 
 
 def primary_association(result: Mapping[str, Any]) -> str | None:

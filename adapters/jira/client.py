@@ -1,8 +1,10 @@
 """Jira Cloud as a tracker: bulk-create issues with a marker, update the fields we own, pull changes.
 
 Endpoints (REST v3): `POST /rest/api/3/issue/bulk`, `PUT /rest/api/3/issue/{key}`,
-`GET /rest/api/3/search/jql` (enhanced search, `nextPageToken` paging, eventually consistent).
+`GET /rest/api/3/search/jql` (enhanced search, `nextPageToken` paging, eventually consistent),
+`GET /rest/api/3/project/{key}/version` (versions = milestones, `startAt` paging).
 https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/
+https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-project-versions/
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import structlog
 
 from adapters.errors import AuthError, MalformedResponseError, PermanentError, TransientError
 from adapters.http import HttpClient, RateLimit
@@ -28,11 +31,12 @@ from adapters.jira.records import (
     sanitise_label,
     sanitise_labels,
     to_backlog_item,
+    to_milestone,
     trim_summary,
 )
 from adapters.paging import Page, Reject, guard_tokens, max_cursor
 from mappings.errors import MappingError
-from mappings.models import BacklogDraft, BacklogItem, Cursor, Priority, WriteResult
+from mappings.models import BacklogDraft, BacklogItem, Cursor, Milestone, Priority, WriteResult
 
 # API-token traffic is subject to Jira's burst limits (per tenant, endpoint and method); they are not
 # published as numbers, so stay well under what sites report and let 429 + Retry-After do the rest.
@@ -52,6 +56,8 @@ SEARCH_FIELDS = (
 )
 _API = "/rest/api/3"
 
+log = structlog.get_logger("syncer.jira")
+
 
 @dataclass(frozen=True, slots=True)
 class JiraSettings:
@@ -61,10 +67,12 @@ class JiraSettings:
     priority_names: Mapping[Priority, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITY_NAMES))
     accounts_field: str | None = None
     arr_field: str | None = None
+    open_deals_field: str | None = None  # e.g. "customfield_10052": open deal value of the requesters
     marker_label_prefix: str = "syncer-"
     marker_property: str = "syncer.marker"
     jql_time_zone: str = "UTC"
     page_size: int = 100
+    version_page_size: int = 50  # GET /project/{key}/version defaults to 50 per page
 
 
 class JiraTracker:
@@ -136,7 +144,49 @@ class JiraTracker:
             if items or rejects:
                 yield Page(items, cursor=seen, rejects=rejects)
 
+    def list_milestones(self) -> Sequence[Milestone]:
+        """Every version of the project (archived included) in Jira's order; unmappable ones are skipped.
+
+        Versions have no modified time, so each one's `updated_at` is the server time of its page.
+        """
+        key = self._settings.project_key
+        milestones: list[Milestone] = []
+        for values, seen_at in self._version_pages():
+            for raw in values:
+                try:
+                    if not isinstance(raw, Mapping):
+                        raise MappingError(f"version is not an object: {type(raw).__name__}")
+                    milestones.append(to_milestone(raw, self._site, key, seen_at))
+                except MappingError as exc:
+                    ident = str(raw.get("id") or "?") if isinstance(raw, Mapping) else "?"
+                    log.warning("milestone.skipped", system=SYSTEM, version_id=ident, reason=str(exc))
+        return tuple(milestones)
+
     # -- internals --------------------------------------------------------------------------------
+    def _version_pages(self) -> Iterator[tuple[list[Any], datetime]]:
+        """Raw `values` of each PageBeanVersion with its `Date`; ends on `isLast` (or `total`, or empty)."""
+        check = guard_tokens()
+        path = f"{_API}/project/{self._settings.project_key}/version"
+        start = 0
+        while True:
+            params = {"startAt": start, "maxResults": self._settings.version_page_size}
+            response = self._http.request("GET", path, params=params)
+            body = _json_body(response, "project/version")
+            values = body.get("values") if isinstance(body, Mapping) else None
+            if not isinstance(body, Mapping) or not isinstance(values, list):
+                raise MalformedResponseError(
+                    f"jira: project/version answered without a values list: {body!r:.200}"
+                )
+            yield values, _server_time(response)
+            # the server's own startAt, so a server stuck on one page trips the loop guard
+            at = body.get("startAt")
+            start = (at if isinstance(at, int) and not isinstance(at, bool) else start) + len(values)
+            last = body.get("isLast")
+            total = body.get("total")
+            if not values or (last is None and isinstance(total, int) and start >= total):
+                return
+            check(start)
+
     def _search(self, jql: str) -> Iterator[Mapping[str, Any]]:
         """Raw enhanced-search pages; the last page omits `nextPageToken` (JRACLOUD-92184)."""
         check = guard_tokens()
@@ -226,6 +276,8 @@ class JiraTracker:
             fields[self._settings.accounts_field] = draft.account_count
         if self._settings.arr_field:
             fields[self._settings.arr_field] = round(draft.total_arr, 2)
+        if self._settings.open_deals_field:
+            fields[self._settings.open_deals_field] = round(draft.open_deal_value, 2)
         return fields
 
     def _label(self, marker: str) -> str:
@@ -264,14 +316,18 @@ def _server_time(response: httpx.Response) -> datetime:
     return datetime.now(UTC)
 
 
-def _bulk_outcome(response: httpx.Response, size: int) -> tuple[list[Mapping[str, Any]], dict[int, str]]:
-    """(created issues in order, {element index: error text}) from a CreatedIssues body."""
+def _json_body(response: httpx.Response, what: str) -> Any:
     try:
-        body = response.json()
+        return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedResponseError(
-            f"jira: issue/bulk answered with a non-JSON body: {response.text[:120]}"
+            f"jira: {what} answered with a non-JSON body: {response.text[:120]}"
         ) from exc
+
+
+def _bulk_outcome(response: httpx.Response, size: int) -> tuple[list[Mapping[str, Any]], dict[int, str]]:
+    """(created issues in order, {element index: error text}) from a CreatedIssues body."""
+    body = _json_body(response, "issue/bulk")
     if not isinstance(body, Mapping):
         raise MalformedResponseError(f"jira: issue/bulk answered with {type(body).__name__}")
     failed: dict[int, str] = {}

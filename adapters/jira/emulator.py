@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -33,11 +33,11 @@ from adapters.jira.emulator_fields import (
     apply_update,
     error_body,
     render_issue,
-    render_version,
     set_fields,
     stamp,
 )
 from adapters.jira.emulator_search import make_token, read_token, search_args, throttled, wanted_fields
+from adapters.jira.emulator_versions import VersionBook
 from adapters.jira.jql import JqlError, parse_jql
 
 _API = "/rest/api/{v}"
@@ -64,8 +64,9 @@ class JiraEmulator:
         self._lock = threading.Lock()
         self._issues: dict[str, EmuIssue] = {}
         self._index: dict[str, list[tuple[float, EmuIssue]]] = {}  # key -> (visible from, snapshot)
-        self.versions: dict[int, EmuVersion] = {}
-        self._next_issue, self._next_version = 10001, 10000
+        self.book = VersionBook(project_key, clock)
+        self.versions: dict[int, EmuVersion] = self.book.by_id  # the same dict, by id
+        self._next_issue = 10001
         self.app: Starlette = emulator_app("jira", self._routes(), self.log, self.faults)
 
     # -- test helpers -----------------------------------------------------------------------------
@@ -73,9 +74,9 @@ class JiraEmulator:
         """Three versions: one scheduled, one without a date, one unscheduled; no issues."""
         today = datetime.fromtimestamp(self.clock(), UTC).date()
         with self._lock:
-            self._add_version("2.4", release_date=(today + timedelta(days=14 + seed % 7)).isoformat())
-            self._add_version("2.5", description="Next minor")
-            self._add_version("3.0 (unscheduled)", description="Ideas")
+            self.book.add("2.4", release_date=(today + timedelta(days=14 + seed % 7)).isoformat())
+            self.book.add("2.5", description="Next minor")
+            self.book.add("3.0 (unscheduled)", description="Ideas")
 
     def issues(self) -> list[dict[str, Any]]:
         """Every issue as v3 JSON with all fields, plus `properties` (live state, no search lag)."""
@@ -102,10 +103,47 @@ class JiraEmulator:
 
     def set_fix_version(self, key: str, version_name: str) -> None:
         with self._lock:
-            version = next(v for v in self.versions.values() if v.name == version_name)
+            version = self.book.named(version_name)
             issue = self._issues[key]
             issue.fix_versions = [version.id]
             self._touch(issue)
+
+    # Version edits as an R&D user makes them in the UI. None of them touches issues: Jira does not
+    # bump an issue's `updated` when its fix version is released, rescheduled or renamed.
+    def add_version(self, name: str, release_date: date | None = None) -> str:
+        """Create a version (unreleased); returns its id."""
+        with self._lock:
+            if not name.strip() or any(v.name == name for v in self.versions.values()):
+                raise ValueError(f"version name {name!r} is empty or already taken")
+            version = self.book.add(name)
+            version.release_date = release_date.isoformat() if release_date else None
+            return str(version.id)
+
+    def version_id(self, name: str) -> str:
+        with self._lock:
+            return str(self.book.named(name).id)
+
+    def release_version(self, name: str, release_date: date | None = None) -> None:
+        body: dict[str, Any] = {"released": True}
+        if release_date is not None:
+            body["releaseDate"] = release_date.isoformat()
+        self._change_version(name, body)
+
+    def unrelease_version(self, name: str) -> None:
+        self._change_version(name, {"released": False})
+
+    def archive_version(self, name: str) -> None:
+        self._change_version(name, {"archived": True})
+
+    def set_release_date(self, name: str, when: date | None) -> None:
+        self._change_version(name, {"releaseDate": when.isoformat() if when else None})
+
+    def rename_version(self, old: str, new: str) -> None:
+        self._change_version(old, {"name": new})
+
+    def _change_version(self, name: str, body: dict[str, Any]) -> None:
+        with self._lock:
+            self.book.change(name, body)
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _now_ms(self) -> int:
@@ -129,12 +167,6 @@ class JiraEmulator:
                 out.append(visible[-1])
                 self._index[key] = [(at, s) for at, s in snapshots if at > now or s is visible[-1]]
         return out
-
-    def _add_version(self, name: str, **attrs: Any) -> EmuVersion:
-        version = EmuVersion(self._next_version, name, **attrs)
-        self.versions[version.id] = version
-        self._next_version += 1
-        return version
 
     def _render(self, issue: EmuIssue, base: str, v: str, wanted: set[str] | None) -> dict[str, Any]:
         return render_issue(issue, self.versions, base=base, v=v, wanted=wanted, project_id=PROJECT_ID)
@@ -169,9 +201,10 @@ class JiraEmulator:
             ("/serverInfo", self._server_info, ["GET"]),
             ("/field", self._fields, ["GET"]),
             ("/project/{key}", self._project, ["GET"]),
-            ("/project/{key}/versions", self._versions, ["GET"]),
-            ("/version", self._create_version, ["POST"]),
-            ("/version/{id}", self._version, ["GET", "PUT"]),
+            ("/project/{key}/versions", self.book.list_all, ["GET"]),
+            ("/project/{key}/version", self.book.page, ["GET"]),
+            ("/version", self.book.create, ["POST"]),
+            ("/version/{id}", self.book.one, ["GET", "PUT"]),
             ("/issue/bulk", self._create_bulk, ["POST"]),
             ("/issue", self._create_one, ["POST"]),
             ("/issue/{key}", self._issue, ["GET", "PUT"]),
@@ -196,7 +229,7 @@ class JiraEmulator:
         if key.upper() != self.project_key and key != str(PROJECT_ID):
             return error_body(404, [f"No project could be found with key '{key}'."])
         base, v = _base(request), request.path_params["v"]
-        versions = [render_version(x, base, v, PROJECT_ID, self.clock()) for x in self.versions.values()]
+        versions = [self.book.render(request, x) for x in self.versions.values()]
         project: dict[str, Any] = {"self": f"{base}/rest/api/{v}/project/{PROJECT_ID}", "id": str(PROJECT_ID)}
         project |= {
             "key": self.project_key,
@@ -205,69 +238,6 @@ class JiraEmulator:
         }
         project |= {"simplified": False, "style": "classic", "issueTypes": ISSUE_TYPES, "versions": versions}
         return JSONResponse(project)
-
-    # -- versions ---------------------------------------------------------------------------------
-    def _versions(self, request: Request, body: Any) -> Response:
-        if request.path_params["key"].upper() not in (self.project_key, str(PROJECT_ID)):
-            return error_body(404, [f"No project could be found with key '{request.path_params['key']}'."])
-        base, v = _base(request), request.path_params["v"]
-        return JSONResponse(
-            [render_version(x, base, v, PROJECT_ID, self.clock()) for x in self.versions.values()]
-        )
-
-    def _create_version(self, request: Request, body: Any) -> Response:
-        body = body if isinstance(body, dict) else {}
-        project = str(body.get("projectId", body.get("project", "")))
-        if project.upper() not in (self.project_key, str(PROJECT_ID)):
-            return error_body(400, errors={"project": "Project must be specified to create a version."})
-        if "released" in body:
-            return error_body(400, errors={"released": "A version cannot be released when it is created."})
-        version = self._add_version(str(body.get("name") or ""))
-        problem = self._edit_version(version, body)
-        if problem:
-            del self.versions[version.id]
-            return problem
-        return JSONResponse(self._version_json(request, version), 201)
-
-    def _version(self, request: Request, body: Any) -> Response:
-        version = (
-            self.versions.get(int(request.path_params["id"])) if request.path_params["id"].isdigit() else None
-        )
-        if version is None:
-            return error_body(404, [f"Could not find version for id '{request.path_params['id']}'"])
-        if request.method == "PUT":
-            candidate = copy.copy(version)
-            problem = self._edit_version(candidate, body if isinstance(body, dict) else {})
-            if problem:
-                return problem
-            self.versions[version.id] = version = candidate
-        return JSONResponse(self._version_json(request, version))
-
-    def _version_json(self, request: Request, version: EmuVersion) -> dict[str, Any]:
-        return render_version(version, _base(request), request.path_params["v"], PROJECT_ID, self.clock())
-
-    def _edit_version(self, version: EmuVersion, body: dict[str, Any]) -> Response | None:
-        if "name" in body:
-            name = str(body["name"] or "").strip()
-            if not name or len(name) > 255:
-                return error_body(400, errors={"name": "You must specify a valid version name"})
-            if any(v.name == name and v.id != version.id for v in self.versions.values()):
-                return error_body(
-                    400, errors={"name": "A version with this name already exists in this project."}
-                )
-            version.name = name
-        for attr, key in (("release_date", "releaseDate"), ("start_date", "startDate")):
-            if key in body:
-                value = body[key]
-                if value is not None and not _is_date(value):
-                    return error_body(400, errors={key: "The date must be in the format yyyy-mm-dd."})
-                setattr(version, attr, value)
-        for attr in ("released", "archived"):
-            if attr in body:
-                setattr(version, attr, bool(body[attr]))
-        if "description" in body:
-            version.description = str(body["description"] or "")
-        return None
 
     # -- issues -----------------------------------------------------------------------------------
     def _create(self, data: Any, v: str) -> tuple[EmuIssue | None, dict[str, str]]:
@@ -393,11 +363,3 @@ class JiraEmulator:
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
-
-
-def _is_date(value: Any) -> bool:
-    try:
-        datetime.strptime(str(value), "%Y-%m-%d")  # noqa: DTZ007 - a calendar date, no zone
-    except ValueError:
-        return False
-    return True

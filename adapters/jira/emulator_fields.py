@@ -46,7 +46,11 @@ class EmuVersion:
 
 
 PROJECT_ID = 10000
-CUSTOM = {"customfield_10050": "Requesting accounts", "customfield_10051": "ARR"}
+CUSTOM = {
+    "customfield_10050": "Requesting accounts",
+    "customfield_10051": "ARR",
+    "customfield_10052": "Open deal value",
+}
 PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")
 ISSUE_TYPES = [
     {"id": "10001", "name": "Story", "subtask": False, "description": "A user story."},
@@ -240,7 +244,7 @@ def apply_update(
             if problem:
                 errors[name] = problem
         elif name == "fixVersions" and isinstance(ops, list):
-            names = [x["name"] for x in (_render_versions(issue, versions))]
+            names: list[Any] = [versions[vid].name for vid in issue.fix_versions]
             for op in ops:
                 verb, ref = next(iter(op.items())) if isinstance(op, dict) and op else ("?", None)
                 name_of = ref.get("name") if isinstance(ref, dict) else None
@@ -262,11 +266,18 @@ def apply_update(
     return errors
 
 
-def _render_versions(issue: EmuIssue, versions: Mapping[int, EmuVersion]) -> list[dict[str, Any]]:
+def _render_versions(
+    issue: EmuIssue, versions: Mapping[int, EmuVersion], base: str, v: str
+) -> list[dict[str, Any]]:
+    """fixVersions as an issue carries them: the version's summary, read live (a rename shows at once)."""
     out = []
     for vid in issue.fix_versions:
         ver = versions[vid]
-        item = {"id": str(ver.id), "name": ver.name, "archived": ver.archived, "released": ver.released}
+        item: dict[str, Any] = {
+            "self": f"{base}/rest/api/{v}/version/{ver.id}", "id": str(ver.id),
+            "description": ver.description, "name": ver.name, "archived": ver.archived,
+            "released": ver.released,
+        }  # fmt: skip
         if ver.release_date:
             item["releaseDate"] = ver.release_date
         out.append(item)
@@ -301,7 +312,7 @@ def render_issue(
         "project": {"id": str(project_id), "key": issue.project, "name": f"{issue.project} product"},
         "created": stamp(issue.created_ms),
         "updated": stamp(issue.updated_ms),
-        "fixVersions": _render_versions(issue, versions),
+        "fixVersions": _render_versions(issue, versions, base, v),
         "resolution": {"id": RESOLUTIONS.get(issue.resolution, "10000"), "name": issue.resolution}
         if issue.resolution else None,
         **{fid: issue.custom.get(fid) for fid in CUSTOM},

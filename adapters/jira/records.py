@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mappings.errors import MappingError
-from mappings.models import BacklogItem, ItemStatus, Priority
+from mappings.models import BacklogItem, ItemStatus, Milestone, MilestoneState, Priority
 
 SYSTEM = "jira"
 SUMMARY_LIMIT = 255  # Jira rejects longer summaries
 LABEL_LIMIT = 255
 ELLIPSIS = "…"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # statusCategory.key is stable across workflows; status names are not
 _CATEGORY_STATUS: Mapping[str, ItemStatus] = {
@@ -186,7 +187,7 @@ def to_backlog_item(
     if not isinstance(summary, str) or not isinstance(updated, str):
         raise MappingError(f"{key}: summary and updated are required")
     labels = tuple(str(label) for label in fields.get("labels") or ())
-    versions = fields.get("fixVersions") or []
+    first = _first_version(fields)
     return BacklogItem(
         system=SYSTEM,
         id=key,
@@ -198,9 +199,70 @@ def to_backlog_item(
         labels=labels,
         priority=to_priority(fields, priority_names),
         status=to_status(fields),
-        milestone=str(versions[0].get("name")) if versions and isinstance(versions[0], Mapping) else None,
+        milestone=_text_or_none(first.get("name")),
+        milestone_id=_text_or_none(first.get("id")),
         marker=marker_from_labels(labels, label_prefix),
     )
+
+
+def _first_version(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The first fixVersion (`{id, name, ...}`), or an empty mapping when there is none."""
+    versions = fields.get("fixVersions")
+    if isinstance(versions, list) and versions and isinstance(versions[0], Mapping):
+        return versions[0]
+    return {}
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        return None
+    return str(value)
+
+
+# -- version -> Milestone -------------------------------------------------------------------------
+def to_milestone(raw: Mapping[str, Any], site_url: str, project_key: str, seen_at: datetime) -> Milestone:
+    """A project version -> Milestone; raises MappingError when id or name is missing or a date is bad.
+
+    Versions carry no modified time, so `seen_at` (the server's clock when it answered) stands in.
+    https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-project-versions/
+    """
+    ident, name = _text_or_none(raw.get("id")), raw.get("name")
+    if ident is None or not isinstance(name, str) or not name.strip():
+        raise MappingError(f"version {raw.get('id')!r} has no id or no name")
+    description = raw.get("description")
+    return Milestone(
+        system=SYSTEM,
+        id=ident,
+        updated_at=seen_at,
+        url=f"{site_url.rstrip('/')}/projects/{project_key}/versions/{ident}",
+        name=name,
+        due=_calendar_date(raw.get("releaseDate"), ident),
+        state=_version_state(raw),
+        description=description if isinstance(description, str) else "",
+    )
+
+
+def _calendar_date(value: Any, ident: str) -> date | None:
+    """`releaseDate` is a plain `yyyy-mm-dd` (no zone); absent or null means unscheduled."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MappingError(f"version {ident}: releaseDate is not a string: {value!r}")
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)  # fromisoformat would also take `20240701` and week dates
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise MappingError(f"version {ident}: unparseable releaseDate {value!r}") from exc
+
+
+def _version_state(raw: Mapping[str, Any]) -> MilestoneState:
+    # a released version that was archived later still shipped: released wins
+    if raw.get("released") is True:
+        return MilestoneState.RELEASED
+    if raw.get("archived") is True:
+        return MilestoneState.ARCHIVED
+    return MilestoneState.PLANNED
 
 
 def element_error_text(errors: Mapping[str, Any] | None) -> str:

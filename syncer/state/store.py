@@ -6,17 +6,15 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from mappings.models import Cursor
+from syncer.state.milestone_repo import MilestoneRepo
+from syncer.state.sql import chunks, upsert
 from syncer.state.tables import CursorRow, DeadLetterRow, FeedbackRow, IntentRow, LinkRow, RunRow
-
-_CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +25,7 @@ class StoredFeedback:
     content_hash: str
     payload: Mapping[str, Any]
     written_key: str | None
+    account_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +40,13 @@ class Link:
     account_count: int = 0
     total_arr: float = 0.0
     priority: str = ""
+    open_deal_value: float = 0.0
+    item_status: str = ""
+    milestone_id: str | None = None
+    signature: str = ""
+
+
+_ITEM_STATE = {"item_status", "milestone_id", "signature"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +73,6 @@ class RunRecord:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class StateStore:
@@ -117,19 +118,7 @@ class Unit:
 
     def __init__(self, session: Session, dialect: str) -> None:
         self._s, self._dialect = session, dialect
-
-    # -- generic upsert -----------------------------------------------------------------------------
-    def _upsert(self, table: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
-        if not rows:
-            return
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        columns = [c for c in rows[0] if c not in keys]
-        for chunk in _chunks(rows, max(1, 20_000 // len(rows[0]))):
-            stmt = insert(table).values(list(chunk))
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}
-            )
-            self._s.execute(stmt)
+        self.milestones = MilestoneRepo(session)
 
     # -- cursors ------------------------------------------------------------------------------------
     def get_cursor(self, org: str, stream: str) -> Cursor | None:
@@ -141,7 +130,8 @@ class Unit:
         current = self.get_cursor(org, stream)
         if current is not None and cursor <= current:
             return
-        self._upsert(
+        upsert(
+            self._s,
             CursorRow.__table__,
             [{"org": org, "stream": stream, "position": cursor.to_str(), "updated_at": _now()}],
             ("org", "stream"),
@@ -156,7 +146,7 @@ class Unit:
     ) -> dict[str, tuple[str, str | None]]:
         """record id -> (content hash, written key) for the ids we have seen before."""
         found: dict[str, tuple[str, str | None]] = {}
-        for chunk in _chunks(sorted(ids)):
+        for chunk in chunks(sorted(ids)):
             stmt = select(FeedbackRow.record_id, FeedbackRow.content_hash, FeedbackRow.written_key).where(
                 FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id.in_(chunk)
             )
@@ -175,12 +165,13 @@ class Unit:
                 "content_hash": r.content_hash,
                 "payload": dict(r.payload),
                 "written_key": r.written_key,
+                "account_id": r.account_id,
                 "pending": pending,
                 "updated_at": now,
             }
             for r in records
         ]
-        self._upsert(FeedbackRow.__table__, rows, ("org", "system", "record_id"))
+        upsert(self._s, FeedbackRow.__table__, rows, ("org", "system", "record_id"))
 
     def set_written_keys(self, org: str, system: str, keys: Mapping[str, str | None]) -> None:
         for record_id, key in keys.items():
@@ -211,14 +202,14 @@ class Unit:
 
     def group_members(self, org: str, group_keys: Collection[str]) -> dict[str, list[StoredFeedback]]:
         members: dict[str, list[StoredFeedback]] = {k: [] for k in group_keys}
-        for chunk in _chunks(sorted(group_keys)):
+        for chunk in chunks(sorted(group_keys)):
             stmt = select(FeedbackRow).where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
             for row in self._s.scalars(stmt):
                 members[row.group_key].append(_stored(row))
         return members
 
     def clear_pending(self, org: str, group_keys: Collection[str]) -> None:
-        for chunk in _chunks(sorted(group_keys)):
+        for chunk in chunks(sorted(group_keys)):
             self._s.execute(
                 update(FeedbackRow)
                 .where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
@@ -235,7 +226,7 @@ class Unit:
             .where(
                 FeedbackRow.org == org,
                 FeedbackRow.record_id > after,
-                (FeedbackRow.written_key.is_(None)) | (FeedbackRow.written_key != LinkRow.item_key),
+                (FeedbackRow.written_key.is_(None)) | (FeedbackRow.written_key != LinkRow.signature),
             )
             .order_by(FeedbackRow.record_id)
             .limit(limit)
@@ -245,24 +236,55 @@ class Unit:
     # -- links --------------------------------------------------------------------------------------
     def get_links(self, org: str, group_keys: Collection[str]) -> dict[str, Link]:
         links: dict[str, Link] = {}
-        for chunk in _chunks(sorted(group_keys)):
+        for chunk in chunks(sorted(group_keys)):
             stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.group_key.in_(chunk))
             links.update({row.group_key: _link(row) for row in self._s.scalars(stmt)})
         return links
 
     def save_links(self, org: str, links: Sequence[Link]) -> None:
+        """Upsert what we rendered; the item's tracker state (status, milestone) is kept on conflict."""
         now = _now()
         rows = [{"org": org, **_link_columns(link), "created_at": now, "updated_at": now} for link in links]
-        if not rows:
-            return
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt = insert(LinkRow).values(rows)
-        keep = {"created_at", "org", "group_key"}
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["org", "group_key"],
-            set_={c: getattr(stmt.excluded, c) for c in rows[0] if c not in keep},
-        )
-        self._s.execute(stmt)
+        keep = _ITEM_STATE | {"org", "group_key", "created_at"}
+        drafted = [c for c in (rows[0] if rows else {}) if c not in keep]
+        upsert(self._s, LinkRow, rows, ("org", "group_key"), update=drafted)
+
+    def update_item_states(self, org: str, states: Mapping[str, tuple[str, str | None, str]]) -> None:
+        """item key -> (status, milestone id, signature) as last seen in the tracker."""
+        for item_key, (status, milestone_id, signature) in states.items():
+            self._s.execute(
+                update(LinkRow)
+                .where(LinkRow.org == org, LinkRow.item_key == item_key)
+                .values(item_status=status, milestone_id=milestone_id, signature=signature, updated_at=_now())
+            )
+
+    def links_by_items(self, org: str, item_keys: Collection[str]) -> dict[str, Link]:
+        found: dict[str, Link] = {}
+        for chunk in chunks(sorted(item_keys)):
+            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.item_key.in_(chunk))
+            found.update({row.item_key: _link(row) for row in self._s.scalars(stmt)})
+        return found
+
+    def links_in_milestones(self, org: str, milestone_ids: Collection[str]) -> list[Link]:
+        links: list[Link] = []
+        for chunk in chunks(sorted(milestone_ids)):
+            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.milestone_id.in_(chunk))
+            links.extend(_link(row) for row in self._s.scalars(stmt))
+        return sorted(links, key=lambda link: link.item_key)
+
+    def refresh_accounts(self, org: str, accounts: Mapping[str, Mapping[str, Any]]) -> int:
+        """Replace the account snapshot in every feedback record of these accounts and mark their
+        groups pending (ARR or deals changed: revenue must be re-rendered). Returns rows changed."""
+        touched = 0
+        for chunk in chunks(sorted(accounts)):
+            stmt = select(FeedbackRow).where(FeedbackRow.org == org, FeedbackRow.account_id.in_(chunk))
+            for row in self._s.scalars(stmt):
+                snapshot = dict(accounts[row.account_id or ""])
+                if row.payload.get("account") != snapshot and row.group_key != "dead:":
+                    row.payload = {**row.payload, "account": snapshot}
+                    row.pending = True
+                    touched += 1
+        return touched
 
     def top_links(self, org: str, limit: int = 10) -> list[Link]:
         stmt = (
@@ -301,7 +323,7 @@ class Unit:
     def pending_intents(self, org: str, op_keys: Collection[str]) -> dict[str, datetime]:
         """op key -> when first recorded, for intents that never completed."""
         found: dict[str, datetime] = {}
-        for chunk in _chunks(sorted(op_keys)):
+        for chunk in chunks(sorted(op_keys)):
             stmt = select(IntentRow.op_key, IntentRow.created_at).where(
                 IntentRow.org == org, IntentRow.op_key.in_(chunk), IntentRow.state == "pending"
             )
@@ -351,7 +373,7 @@ class Unit:
         return False
 
     def resolve_dead_letters(self, org: str, system: str, record_ids: Collection[str]) -> None:
-        for chunk in _chunks(sorted(record_ids)):
+        for chunk in chunks(sorted(record_ids)):
             self._s.execute(
                 update(DeadLetterRow)
                 .where(
@@ -406,7 +428,13 @@ class Unit:
 
 def _stored(row: FeedbackRow) -> StoredFeedback:
     return StoredFeedback(
-        row.system, row.record_id, row.group_key, row.content_hash, row.payload, row.written_key
+        row.system,
+        row.record_id,
+        row.group_key,
+        row.content_hash,
+        row.payload,
+        row.written_key,
+        row.account_id,
     )
 
 
@@ -422,6 +450,10 @@ def _link(row: LinkRow) -> Link:
         row.account_count,
         row.total_arr,
         row.priority,
+        row.open_deal_value,
+        row.item_status,
+        row.milestone_id,
+        row.signature,
     )
 
 
@@ -437,8 +469,8 @@ def _link_columns(link: Link) -> dict[str, Any]:
         "account_count": link.account_count,
         "total_arr": link.total_arr,
         "priority": link.priority,
+        "open_deal_value": link.open_deal_value,
+        "item_status": link.item_status,
+        "milestone_id": link.milestone_id,
+        "signature": link.signature,
     }
-
-
-def sqlite_url_for(path: Path) -> str:
-    return f"sqlite:///{path}"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Dialect, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -50,6 +50,7 @@ class FeedbackRow(Base):
     system: Mapped[str] = mapped_column(String(50), primary_key=True)
     record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     group_key: Mapped[str] = mapped_column(String(300))
+    account_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, object]] = mapped_column(JSON)
     # the backlog key the CRM record shows (what we last wrote there, or what sales typed)
@@ -61,6 +62,7 @@ class FeedbackRow(Base):
     __table_args__ = (
         Index("ix_feedback_group", "org", "group_key"),
         Index("ix_feedback_pending", "org", "pending"),
+        Index("ix_feedback_account", "org", "account_id"),
     )
 
 
@@ -79,10 +81,56 @@ class LinkRow(Base):
     account_count: Mapped[int] = mapped_column(Integer, default=0)
     total_arr: Mapped[float] = mapped_column(default=0.0)
     priority: Mapped[str] = mapped_column(String(20), default="")
+    open_deal_value: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    # the item as last seen in the tracker (for item events and the status write-back)
+    item_status: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    milestone_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # what every feedback record of this group should show: key|status|milestone|due
+    signature: Mapped[str] = mapped_column(String(400), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
 
-    __table_args__ = (UniqueConstraint("org", "marker", name="uq_links_marker"),)
+    __table_args__ = (
+        UniqueConstraint("org", "marker", name="uq_links_marker"),
+        Index("ix_links_milestone", "org", "milestone_id"),
+    )
+
+
+class MilestoneRow(Base):
+    """The last snapshot of each tracker milestone, to detect scheduled/slipped/released."""
+
+    __tablename__ = "milestones"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    milestone_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tracker: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(300))
+    due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    state: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(String(500), default="")
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class AlertRow(Base):
+    """The alert outbox: one row per alert key, ever. Written before sending, completed after."""
+
+    __tablename__ = "alerts"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(30))
+    milestone_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    account_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20))  # pending | attempted | sent | failed
+    channel: Mapped[str] = mapped_column(String(30))
+    remote_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_alerts_state", "org", "state"),
+        Index("ix_alerts_milestone", "org", "milestone_id"),
+    )
 
 
 class IntentRow(Base):

@@ -93,7 +93,7 @@ def test_sync_adopts_items_created_before_a_crash(stack: Stack, store: StateStor
     config = stack.config()
     adapters = build_adapters(config)
     crashing = _CrashAfterCreate(adapters.tracker)
-    engine = Engine(config, store, adapters.crm, adapters.crm, crashing)  # type: ignore[arg-type]
+    engine = Engine(config, store, adapters.crm, adapters.crm, crashing, adapters.tracker, adapters.crm)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="killed"):
         engine.run("crashing")
     adapters.close()
@@ -113,7 +113,15 @@ def test_sync_defers_unfinished_create_within_grace(stack: Stack, store: StateSt
     config = stack.config(adopt_grace_seconds=3600)
     stack.jira.search_lag_s = 3600  # the created issues are not searchable yet
     adapters = build_adapters(config)
-    engine = Engine(config, store, adapters.crm, adapters.crm, _CrashAfterCreate(adapters.tracker))  # type: ignore[arg-type]
+    engine = Engine(
+        config,
+        store,
+        adapters.crm,
+        adapters.crm,
+        _CrashAfterCreate(adapters.tracker),
+        adapters.tracker,
+        adapters.crm,
+    )  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):
         engine.run("crashing")
     adapters.close()

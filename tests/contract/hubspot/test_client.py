@@ -96,6 +96,10 @@ def test_iter_changed_feedback_sends_documented_search_and_pages_to_the_end(
             "hs_ticket_priority",
             "feature_request_id",
             "syncer_backlog_key",
+            "syncer_backlog_status",
+            "syncer_milestone",
+            "syncer_milestone_due",
+            "syncer_promised_date",
         ],
         "limit": 200,
     }

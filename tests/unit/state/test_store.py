@@ -31,6 +31,7 @@ def _link(group: str, key: str, marker: str = "") -> Link:
         2,
         1000.0,
         "high",
+        signature=f"{key}|open||",
     )
 
 
@@ -67,12 +68,14 @@ def test_feedback_upsert_pending_groups_and_members(store: StateStore) -> None:
 
 def test_unlinked_feedback_lists_records_not_showing_their_item(store: StateStore) -> None:
     with store.unit() as unit:
-        unit.save_feedback("acme", [_fb("1", "fp:a"), _fb("2", "fp:a", written="PROD-1"), _fb("3", "fp:b")])
+        unit.save_feedback(
+            "acme", [_fb("1", "fp:a"), _fb("2", "fp:a", written="PROD-1|open||"), _fb("3", "fp:b")]
+        )
         unit.save_links("acme", [_link("fp:a", "PROD-1")])
     with store.unit() as unit:
         due = unit.unlinked_feedback("acme")
         assert [(f.record_id, link.item_key) for f, link in due] == [("1", "PROD-1")]
-        unit.set_written_keys("acme", "hubspot", {"1": "PROD-1"})
+        unit.set_written_keys("acme", "hubspot", {"1": "PROD-1|open||"})
     with store.unit() as unit:
         assert unit.unlinked_feedback("acme") == []
 
@@ -130,3 +133,59 @@ def test_migrations_run_from_empty_and_down_again(database_url: str) -> None:
     assert "backlog_links" not in inspect(engine).get_table_names()
     upgrade(engine)
     engine.dispose()
+
+
+def test_item_state_survives_a_draft_update_and_feeds_the_signature(store: StateStore) -> None:
+    with store.unit() as unit:
+        unit.save_links("acme", [_link("fp:a", "PROD-1")])
+        unit.update_item_states("acme", {"PROD-1": ("done", "100", "PROD-1|done|2.4|2026-04-01")})
+        unit.save_links("acme", [_link("fp:a", "PROD-1")])  # a later draft update
+    with store.unit() as unit:
+        link = unit.links_by_items("acme", ["PROD-1"])["PROD-1"]
+        assert (link.item_status, link.milestone_id, link.signature) == (
+            "done",
+            "100",
+            "PROD-1|done|2.4|2026-04-01",
+        )
+        assert [x.item_key for x in unit.links_in_milestones("acme", ["100"])] == ["PROD-1"]
+
+
+def test_refresh_accounts_rewrites_snapshots_and_marks_groups_pending(store: StateStore) -> None:
+    row = StoredFeedback("hubspot", "1", "fp:a", "h", {"feedback": {}, "account": {"arr": 1}}, None, "c1")
+    with store.unit() as unit:
+        unit.save_feedback("acme", [row], pending=False)
+    with store.unit() as unit:
+        assert unit.refresh_accounts("acme", {"c1": {"arr": 1}}) == 0  # unchanged: nothing to do
+        assert unit.refresh_accounts("acme", {"c1": {"arr": 2}}) == 1
+    with store.unit() as unit:
+        assert unit.pending_groups("acme") == ["fp:a"]
+        assert unit.group_members("acme", ["fp:a"])["fp:a"][0].payload["account"] == {"arr": 2}
+
+
+def test_alert_outbox_enqueues_once_and_tracks_sending(store: StateStore) -> None:
+    from tests.factories import make_alert
+
+    first, second = make_alert(key="al-1"), make_alert(key="al-2")
+    with store.unit() as unit:
+        assert unit.milestones.enqueue("acme", [first, second], "crm_task") == 2
+        assert unit.milestones.enqueue("acme", [first], "crm_task") == 0
+    with store.unit() as unit:
+        assert [o.alert.key for o in unit.milestones.to_send("acme")] == ["al-1", "al-2"]
+        unit.milestones.mark("acme", "attempted", {"al-1": None})
+        unit.milestones.mark("acme", "sent", {"al-2": "task-9"})
+    with store.unit() as unit:
+        assert [(o.alert.key, o.state) for o in unit.milestones.to_send("acme")] == [("al-1", "attempted")]
+        assert unit.milestones.count_alerts("acme") == 1
+        assert unit.milestones.enqueue("acme", [second], "crm_task") == 0  # sent stays sent, never twice
+
+
+def test_milestone_snapshots_round_trip(store: StateStore) -> None:
+    from tests.factories import make_milestone
+
+    with store.unit() as unit:
+        unit.milestones.save_snapshots("acme", [make_milestone(id="100"), make_milestone(id="200", due=None)])
+        unit.milestones.save_snapshots("acme", [make_milestone(id="100", name="2.4 LTS")])
+    with store.unit() as unit:
+        snaps = unit.milestones.snapshots("acme")
+        assert snaps["100"].name == "2.4 LTS"
+        assert snaps["200"].due is None

@@ -1,0 +1,148 @@
+"""CRM search over one object type: modified-time windows that stay under the 10,000-result cap.
+
+https://developers.hubspot.com/docs/api/crm/search: `after` is an offset, a query returns at most 10,000
+results (asking beyond is HTTP 400), `limit` is at most 200, and searches are rate limited separately.
+Also the small response helpers every HubSpot module shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import structlog
+
+from adapters.errors import MalformedResponseError
+from adapters.http import HttpClient
+from adapters.hubspot.records import parse_timestamp, to_epoch_ms
+from adapters.paging import guard_tokens
+
+log = structlog.get_logger("syncer.hubspot")
+
+SEARCH_CAP = 10_000  # search returns at most 10,000 results per query; asking beyond is HTTP 400
+MAX_SEARCH_LIMIT = 200
+MODIFIED = "hs_lastmodifieddate"
+
+T = TypeVar("T")
+Raw = dict[str, Any]
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def results(body: Any, what: str) -> list[Raw]:
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        raise MalformedResponseError(f"hubspot {what}: response has no results list")
+    return [r for r in body["results"] if isinstance(r, dict)]
+
+
+def next_after(body: Mapping[str, Any]) -> str | None:
+    after = ((body.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after not in (None, "") else None
+
+
+class CrmSearch:
+    """`POST /crm/v3/objects/{object_type}/search` for one object type and property list."""
+
+    def __init__(self, http: HttpClient, object_type: str, properties: Sequence[str], limit: int) -> None:
+        self._http = http
+        self._path = f"/crm/v3/objects/{object_type}/search"
+        self._properties = list(properties)
+        self._limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+
+    def iter_modified(self, low: int, high: int) -> Generator[list[Raw], None, None]:
+        """Records modified in `[low, high]` ms, ascending; a window over the cap is halved first."""
+        windows = [(low, high)]
+        while windows:
+            lo, hi = windows.pop()
+            first = self.post(self._window_body(lo, hi, None))
+            total = first.get("total")
+            if not isinstance(total, int):
+                raise MalformedResponseError("hubspot search: response has no integer total")
+            if total > SEARCH_CAP:
+                if lo == hi:
+                    yield from self._iter_one_millisecond(lo)
+                else:
+                    mid = (lo + hi) // 2
+                    log.info("hubspot.window_split", path=self._path, low=lo, high=hi, total=total)
+                    windows += [(mid + 1, hi), (lo, mid)]  # popped lower half first: stays ascending
+                continue
+            stopped = yield from self._iter_query(first, partial(self._window_body, lo, hi))
+            if stopped is not None:
+                # the window grew past the cap while we paged it: resume from the last stamp seen
+                last = to_epoch_ms(_stamp(stopped))
+                windows += [(last + 1, hi), (last, last)] if last == lo else [(last, hi)]
+
+    def iter_matching(self, filters: list[Raw]) -> Generator[list[Raw], None, None]:
+        """Every record matching one filter group, by ascending id (small result sets: no cap handling)."""
+        body = partial(self.body, filters, "hs_object_id")
+        stopped = yield from self._iter_query(self.post(body(None)), body)
+        if stopped is not None:
+            raise MalformedResponseError(f"hubspot search {self._path}: more than {SEARCH_CAP} matches")
+
+    def post(self, body: Raw) -> Raw:
+        response = self._http.post_json(self._path, body, bucket="search", idempotent=True)
+        if not isinstance(response, dict):
+            raise MalformedResponseError("hubspot search: response is not an object")
+        return response
+
+    def body(self, filters: list[Raw], sort: str, after: str | None) -> Raw:
+        out: Raw = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+            "properties": self._properties,
+            "limit": self._limit,
+        }
+        if after is not None:
+            out["after"] = after
+        return out
+
+    def _iter_one_millisecond(self, stamp: int) -> Generator[list[Raw], None, None]:
+        """More than the cap share one stamp (a bulk job): keyset by id, restarting before the cap."""
+        last_id: str | None = None
+        while True:
+            body = partial(self._millisecond_body, stamp, last_id)
+            stopped = yield from self._iter_query(self.post(body(None)), body)
+            if stopped is None:
+                return
+            last_id = str(stopped["id"])
+
+    def _iter_query(
+        self, first: Raw, body: Callable[[str | None], Raw]
+    ) -> Generator[list[Raw], None, Raw | None]:
+        """Page one query via `after`; returns the last record if the cap stopped us, else None."""
+        check = guard_tokens()
+        page, fetched = first, 0
+        while True:
+            found = results(page, "search")
+            if found:
+                yield found
+            fetched += len(found)
+            after = next_after(page)
+            if after is None or not found:
+                return None
+            if fetched + self._limit > SEARCH_CAP:
+                return found[-1]
+            check(after)
+            page = self.post(body(after))
+
+    def _window_body(self, low: int, high: int, after: str | None) -> Raw:
+        filters = [
+            {"propertyName": MODIFIED, "operator": "GTE", "value": str(low)},
+            {"propertyName": MODIFIED, "operator": "LTE", "value": str(high)},
+        ]
+        return self.body(filters, MODIFIED, after)
+
+    def _millisecond_body(self, stamp: int, after_id: str | None, after: str | None) -> Raw:
+        filters: list[Raw] = [{"propertyName": MODIFIED, "operator": "EQ", "value": str(stamp)}]
+        if after_id is not None:
+            filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": after_id})
+        return self.body(filters, "hs_object_id", after)
+
+
+def _stamp(raw: Mapping[str, Any]) -> datetime:
+    return parse_timestamp((raw.get("properties") or {}).get(MODIFIED) or raw.get("updatedAt"))

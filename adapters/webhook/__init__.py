@@ -1,0 +1,1 @@
+"""Alerts as Slack-compatible webhook posts (incoming webhooks take `{"text": ...}`)."""
