@@ -20,7 +20,7 @@ from syncer.counts import PassCounts
 from syncer.errors import ConfigError
 from syncer.logging import configure_logging
 from syncer.settings import ServiceSettings
-from syncer.views import dead_letters_table, items_table, passes_table, runs_table
+from syncer.views import dead_letters_table, items_table, milestones_table, passes_table, runs_table
 
 app = typer.Typer(
     name="syncer",
@@ -157,6 +157,8 @@ def status(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> Non
         letters, n_links = unit.open_dead_letters(org, 50), unit.count_links(org)
         n_letters, pending = unit.count_open_dead_letters(org), unit.pending_group_count(org)
         cursor = unit.get_cursor(org, "feedback")
+        milestones = [(m, unit.waiting_accounts(org, m.milestone.id)) for m in unit.milestones.summaries(org)]
+        alerts_sent = unit.milestones.count_alerts(org)
     if as_json:
         sys.stdout.write(
             json.dumps(
@@ -165,6 +167,19 @@ def status(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> Non
                     "backlog_items": n_links,
                     "dead_letters": n_letters,
                     "pending_groups": pending,
+                    "alerts_sent": alerts_sent,
+                    "milestones": [
+                        {
+                            "id": m.milestone.id,
+                            "name": m.milestone.name,
+                            "due": m.milestone.due.isoformat() if m.milestone.due else None,
+                            "state": m.milestone.state.value,
+                            "waiting_accounts": waiting,
+                            "alerts_sent": m.alerts_sent,
+                            "promises_at_risk": m.at_risk,
+                        }
+                        for m, waiting in milestones
+                    ],
                     "cursor": cursor.to_str() if cursor else None,
                     "runs": [
                         {
@@ -190,6 +205,8 @@ def status(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> Non
     )
     out.print(runs_table(runs))
     out.print(items_table(top))
+    if milestones:
+        out.print(milestones_table(milestones))
     if letters:
         out.print(dead_letters_table(letters))
 
@@ -257,7 +274,11 @@ def demo(
         "  every ticket shows its Jira key; bad records went to dead letters, the run went on.\n"
         "repeat: nothing changed, nothing written (re-read records are skipped by content hash).\n"
         f"one ticket edited (#{result.edited_ticket}): exactly one Jira issue updated.\n"
+        f"R&D plans: {len(result.planned.get('2.4', []))} items into 2.4, {len(result.planned.get('2.5', []))} into "
+        "2.5 (which gets a date): each waiting account's owner gets one task.\n"
+        "2.4 released, 2.5 slipped 45 days: owners hear it once; promises now missed are flagged at risk.\n"
     )
     out.print(items_table(result.top_items))
+    out.print(milestones_table(result.milestones))
     if result.dead_letters:
         out.print(dead_letters_table(result.dead_letters, "Dead letters (seeded bad data, as expected)"))

@@ -9,17 +9,29 @@ from rich.table import Table
 from mappings.render import money
 from syncer.counts import PassCounts
 from syncer.state import DeadLetter, Link, RunRecord
+from syncer.state.milestone_repo import MilestoneSummary
 
 
 def passes_table(passes: Sequence[PassCounts], title: str = "Sync passes") -> Table:
     table = Table(title=title, title_justify="left")
     table.caption = (
         "pulled: records read (re-reads of the overlap window included) · changed: new or edited "
-        "feedback · created/updated: backlog items · linked: CRM records shown their item"
+        "feedback · created/updated: backlog items · linked: CRM records shown their item's state · "
+        "alerts: tasks for account owners"
     )
     table.caption_justify = "left"
     table.add_column("pass", no_wrap=True)
-    for column in ("pulled", "changed", "ignored", "created", "updated", "linked", "dead", "requests"):
+    for column in (
+        "pulled",
+        "changed",
+        "ignored",
+        "created",
+        "updated",
+        "linked",
+        "alerts",
+        "dead",
+        "requests",
+    ):
         table.add_column(column, justify="right")
     for p in passes:
         table.add_row(
@@ -30,6 +42,7 @@ def passes_table(passes: Sequence[PassCounts], title: str = "Sync passes") -> Ta
             str(p.items_created),
             str(p.items_updated),
             str(p.links_written),
+            str(p.alerts_created),
             str(p.dead_letters),
             str(p.requests),
         )
@@ -82,5 +95,24 @@ def runs_table(runs: Sequence[RunRecord], title: str = "Recent runs") -> Table:
             str(c.get("dead_letters", 0)),
             str(c.get("requests", 0)),
             (r.error or "")[:80],
+        )
+    return table
+
+
+def milestones_table(
+    rows: Sequence[tuple[MilestoneSummary, int]], title: str = "Milestones (what sales hears about)"
+) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("milestone", "due", "state", "waiting accounts", "alerts sent", "promises at risk"):
+        table.add_column(column, justify="right" if column not in ("milestone", "state") else "left")
+    for summary, waiting in rows:
+        m = summary.milestone
+        table.add_row(
+            m.name[:40],
+            m.due.isoformat() if m.due else "-",
+            m.state.value,
+            str(waiting),
+            str(summary.alerts_sent),
+            str(summary.at_risk),
         )
     return table

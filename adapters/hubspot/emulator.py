@@ -12,7 +12,6 @@ import heapq
 import itertools
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from typing import Any
@@ -22,22 +21,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.emulation import Faults, RequestLog, SlidingWindow, emulator_app
+from adapters.emulation import Faults, RequestLog, emulator_app
 from adapters.hubspot.emulator_objects import (
     ASSOCIATION_TYPES,
     OBJECT_TYPES,
     CreateError,
+    NewObject,
     association_read_body,
     parse_create_inputs,
+    public_object,
 )
 from adapters.hubspot.emulator_search import (
-    DEFAULT_PROPERTIES,
     SearchError,
     index_entry,
     run_search,
 )
 from adapters.hubspot.emulator_wire import (
+    AUTH_MESSAGE,
     BATCH_LIMIT,
+    CountingWindow,
     batch_response,
     batch_too_large,
     error_response,
@@ -50,6 +52,7 @@ from adapters.hubspot.emulator_wire import (
     paging_params,
     read_body,
     requested_properties,
+    throttled,
     unknown_type,
 )
 from adapters.hubspot.records import parse_timestamp
@@ -57,18 +60,6 @@ from adapters.hubspot.records import parse_timestamp
 Props = dict[str, str | None]
 Endpoint = Callable[[Request], Awaitable[Response]]
 ASSOCIATION_BATCH_LIMIT = 1000
-AUTH_MESSAGE = (
-    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find "
-    "more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
-)
-
-
-class _CountingWindow(SlidingWindow):
-    def remaining(self) -> int:
-        with self._lock:
-            now = self._clock()
-            live = sum(1 for hit in self._hits if now - hit < self.window_s)
-        return max(0, self.limit - live)
 
 
 class HubSpotEmulator:
@@ -87,8 +78,8 @@ class HubSpotEmulator:
         self.token, self.clock, self.search_lag_s = token, clock, search_lag_s
         self.send_retry_after = send_retry_after
         self.log, self.faults = RequestLog(), Faults()
-        self._secondly = _CountingWindow(search_per_second, 1.0)
-        self._burst = _CountingWindow(burst_per_10s, 10.0)
+        self._secondly = CountingWindow(search_per_second, 1.0)
+        self._burst = CountingWindow(burst_per_10s, 10.0)
         self._lock = threading.RLock()
         self._ids = itertools.count(10_001)
         self._objects: dict[str, dict[str, Props]] = {t: {} for t in OBJECT_TYPES}
@@ -247,19 +238,6 @@ class HubSpotEmulator:
             self._assoc[(from_type, to_type)].setdefault(from_id, []).append(to_id)
             self._assoc[(to_type, from_type)].setdefault(to_id, []).append(from_id)
 
-    def _public(
-        self, object_type: str, object_id: str, props: Props, wanted: list[str] | None
-    ) -> dict[str, Any]:
-        names = wanted or list(DEFAULT_PROPERTIES[object_type])
-        shown = {n: props.get(n) for n in [*names, "createdate", "hs_lastmodifieddate", "hs_object_id"]}
-        return {
-            "id": object_id,
-            "properties": shown,
-            "createdAt": props.get("createdate"),
-            "updatedAt": props.get("hs_lastmodifieddate"),
-            "archived": False,
-        }
-
     # -- HTTP -------------------------------------------------------------------------------------
     def _routes(self) -> list[Route]:
         objects = "/crm/v3/objects/{object_type}"
@@ -291,29 +269,19 @@ class HubSpotEmulator:
                 "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
             }
             if over is not None:
-                return self._throttled("TEN_SECONDLY_ROLLING", over, limits)
+                return throttled(self.send_retry_after, "TEN_SECONDLY_ROLLING", over, limits)
             if search:
                 over = self._secondly.hit()
                 if over is not None:
-                    return self._throttled("SECONDLY", over, {})  # search answers carry no limit headers
+                    return throttled(
+                        self.send_retry_after, "SECONDLY", over, {}
+                    )  # search answers carry no limit headers
             response = await handler(request)
             if not search:
                 response.headers.update(limits)
             return response
 
         return endpoint
-
-    def _throttled(self, policy: str, wait: float, headers: dict[str, str]) -> Response:
-        if self.send_retry_after:
-            headers = {**headers, "Retry-After": str(max(1, int(wait + 0.999)))}
-        body = {
-            "status": "error",
-            "message": f"You have reached your {policy.lower()} limit.",
-            "errorType": "RATE_LIMIT",
-            "correlationId": str(uuid.uuid4()),
-            "policyName": policy,
-        }
-        return JSONResponse(body, 429, headers=headers)
 
     async def _search(self, request: Request) -> Response:
         object_type, body = request.path_params["object_type"], await read_body(request)
@@ -330,7 +298,7 @@ class HubSpotEmulator:
         wanted = body.get("properties") or None
         out: dict[str, Any] = {
             "total": total,
-            "results": [self._public(object_type, row.object_id, row.props, wanted) for row in rows],
+            "results": [public_object(object_type, row.object_id, row.props, wanted) for row in rows],
         }
         if next_after is not None:
             out["paging"] = {"next": {"after": next_after, "link": f"?after={next_after}"}}
@@ -346,7 +314,7 @@ class HubSpotEmulator:
         wanted = body.get("properties") or None
         with self._lock:
             store = self._objects[object_type]
-            results = [self._public(object_type, i, store[i], wanted) for i in inputs if i in store]
+            results = [public_object(object_type, i, store[i], wanted) for i in inputs if i in store]
             missing = [i for i in inputs if i not in store]
         return batch_response(object_type, results, missing, "Could not get some {} objects")
 
@@ -369,7 +337,7 @@ class HubSpotEmulator:
                     missing.append(object_id)
                     continue
                 props = self._write(object_type, object_id, item.get("properties") or {})
-                results.append(self._public(object_type, object_id, props, list(props)))
+                results.append(public_object(object_type, object_id, props, list(props)))
         return batch_response(object_type, results, missing, "Could not update some {} objects")
 
     async def _batch_create(self, request: Request) -> Response:
@@ -381,20 +349,21 @@ class HubSpotEmulator:
                 new = parse_create_inputs(object_type, body, self._exists, BATCH_LIMIT)
             except CreateError as exc:
                 return error_response(400, str(exc), "VALIDATION_ERROR")
-            results = []
-            for item in new:
-                object_id = self._create(object_type, item.properties)
-                for to_type, target in item.links:
-                    self._associate(object_type, object_id, to_type, target)
-                props = self._objects[object_type][object_id]
-                result = self._public(object_type, object_id, props, list(props))
-                if item.trace_id is not None:
-                    result["objectWriteTraceId"] = item.trace_id
-                results.append(result)
+            results = [self._create_new(object_type, item) for item in new]
         stamp = iso_ms(self.now_ms())
         return JSONResponse(
             {"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp}, 201
         )
+
+    def _create_new(self, object_type: str, item: NewObject) -> dict[str, Any]:
+        object_id = self._create(object_type, item.properties)
+        for to_type, target in item.links:
+            self._associate(object_type, object_id, to_type, target)
+        props = self._objects[object_type][object_id]
+        result = public_object(object_type, object_id, props, list(props))
+        if item.trace_id is not None:
+            result["objectWriteTraceId"] = item.trace_id
+        return result
 
     def _exists(self, object_type: str, object_id: str) -> bool:
         return object_id in self._objects.get(object_type, {})
@@ -406,7 +375,7 @@ class HubSpotEmulator:
             props = self._objects.get(object_type, {}).get(object_id)
             if props is None:
                 return not_found(object_id)
-            return JSONResponse(self._public(object_type, object_id, props, wanted))
+            return JSONResponse(public_object(object_type, object_id, props, wanted))
 
     async def _patch_one(self, request: Request) -> Response:
         object_type, object_id = request.path_params["object_type"], request.path_params["object_id"]
@@ -415,23 +384,18 @@ class HubSpotEmulator:
             if object_id not in self._objects.get(object_type, {}):
                 return not_found(object_id)
             props = self._write(object_type, object_id, (body or {}).get("properties") or {})
-            return JSONResponse(self._public(object_type, object_id, props, list(props)))
+            return JSONResponse(public_object(object_type, object_id, props, list(props)))
 
     async def _create_one(self, request: Request) -> Response:
         object_type, body = request.path_params["object_type"], await read_body(request)
         if object_type not in OBJECT_TYPES:
             return unknown_type(object_type)
-        properties = {k: v for k, v in ((body or {}).get("properties") or {}).items() if k != "createdate"}
-        properties.pop("hs_lastmodifieddate", None)
-        object_id = self._create(object_type, properties)
-        for assoc in (body or {}).get("associations") or []:
-            target = str((assoc.get("to") or {}).get("id", ""))
-            for to_type, store in self._objects.items():
-                if target in store and (object_type, to_type) in self._assoc:
-                    self._associate(object_type, object_id, to_type, target)
         with self._lock:
-            props = self._objects[object_type][object_id]
-            return JSONResponse(self._public(object_type, object_id, props, list(props)), 201)
+            try:
+                (item,) = parse_create_inputs(object_type, {"inputs": [body]}, self._exists, 1)
+            except CreateError as exc:
+                return error_response(400, str(exc).removeprefix("inputs[0]: "), "VALIDATION_ERROR")
+            return JSONResponse(self._create_new(object_type, item), 201)
 
     async def _list(self, request: Request) -> Response:
         object_type = request.path_params["object_type"]
@@ -442,7 +406,7 @@ class HubSpotEmulator:
         with self._lock:
             ids = sorted(self._objects[object_type], key=int)
             chunk = ids[after : after + limit]
-            results = [self._public(object_type, i, self._objects[object_type][i], wanted) for i in chunk]
+            results = [public_object(object_type, i, self._objects[object_type][i], wanted) for i in chunk]
         return JSONResponse(paged(results, after + limit, len(ids)))
 
     async def _list_owners(self, request: Request) -> Response:

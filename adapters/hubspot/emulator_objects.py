@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.hubspot.emulator_search import DEFAULT_PROPERTIES
 from adapters.hubspot.emulator_wire import SINGULAR
 
 OBJECT_TYPES = ("companies", "tickets", "deals", "tasks", "notes")
@@ -106,3 +107,18 @@ def association_read_body(
         if not targets
     ]
     return results, errors
+
+
+def public_object(
+    object_type: str, object_id: str, props: Mapping[str, str | None], wanted: list[str] | None
+) -> dict[str, Any]:
+    """An object as the API shows it: the requested (or default) properties plus the system ones."""
+    names = wanted or list(DEFAULT_PROPERTIES[object_type])
+    shown = {n: props.get(n) for n in [*names, "createdate", "hs_lastmodifieddate", "hs_object_id"]}
+    return {
+        "id": object_id,
+        "properties": shown,
+        "createdAt": props.get("createdate"),
+        "updatedAt": props.get("hs_lastmodifieddate"),
+        "archived": False,
+    }

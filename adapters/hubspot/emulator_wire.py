@@ -11,8 +11,35 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from adapters.emulation import SlidingWindow
+
 BATCH_LIMIT = 100
 SINGULAR = {"companies": "COMPANY", "tickets": "TICKET", "deals": "DEAL", "tasks": "TASK", "notes": "NOTE"}
+AUTH_MESSAGE = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find "
+    "more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+
+
+class CountingWindow(SlidingWindow):
+    def remaining(self) -> int:
+        with self._lock:
+            now = self._clock()
+            live = sum(1 for hit in self._hits if now - hit < self.window_s)
+        return max(0, self.limit - live)
+
+
+def throttled(send_retry_after: bool, policy: str, wait: float, headers: dict[str, str]) -> JSONResponse:
+    if send_retry_after:
+        headers = {**headers, "Retry-After": str(max(1, int(wait + 0.999)))}
+    body = {
+        "status": "error",
+        "message": f"You have reached your {policy.lower()} limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": str(uuid.uuid4()),
+        "policyName": policy,
+    }
+    return JSONResponse(body, 429, headers=headers)
 
 
 def iso_ms(ms: int) -> str:

@@ -8,6 +8,7 @@ full/half width, order of latin words, and a few request prefixes).
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from adapters.hubspot.emulator_wire import iso_ms
@@ -180,6 +181,8 @@ OPEN_STAGES = (
     "decisionmakerboughtin",
     "contractsent",
 )
+CLOSED_STAGES = ("closedwon", "closedlost")
+PROMISED_SHARE = 0.2  # of feature requests, sales promised the customer a date
 
 
 def _is_latin(text: str) -> bool:
@@ -218,7 +221,17 @@ def _weighted(rng: random.Random, table: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([v for v, _ in table], weights=[w for _, w in table])[0]
 
 
-def _seed_companies(emu: HubSpotEmulator, rng: random.Random, count: int, owners: list[str]) -> list[str]:
+def _deal_stage(extra: random.Random, rng: random.Random) -> dict[str, str]:
+    """About a quarter of deals are closed (won or lost); drawn from `extra` so the main stream is unchanged."""
+    stage = rng.choice(OPEN_STAGES)
+    if extra.random() < 0.25:
+        return {"dealstage": extra.choice(CLOSED_STAGES), "hs_is_closed": "true"}
+    return {"dealstage": stage, "hs_is_closed": "false"}
+
+
+def _seed_companies(
+    emu: HubSpotEmulator, rng: random.Random, extra: random.Random, count: int, owners: list[str]
+) -> list[str]:
     ids = []
     for n in range(count):
         base = COMPANIES[n % len(COMPANIES)]
@@ -251,7 +264,7 @@ def _seed_companies(emu: HubSpotEmulator, rng: random.Random, count: int, owners
                     {
                         "dealname": f"{name} – expansion {d + 1}",
                         "amount": str(rng.randrange(5_000, 250_000, 500)),
-                        "dealstage": rng.choice(OPEN_STAGES),
+                        **_deal_stage(extra, rng),
                         "pipeline": "default",
                         "closedate": iso_ms(emu.now_ms() + rng.randint(10, 120) * DAY_MS),
                         "hubspot_owner_id": rng.choice(owners),
@@ -292,8 +305,10 @@ def _ticket_properties(rng: random.Random, company: str) -> dict[str, str]:
 
 def seed_portal(emu: HubSpotEmulator, *, seed: int, companies: int, tickets: int) -> None:
     rng = random.Random(seed)
+    # new attributes draw from their own stream so that older seeds keep producing the same portal
+    extra = random.Random(f"{seed}-extra")
     owners = [emu.add_owner(f"{login}@example.com", first, last) for login, first, last in OWNERS]
-    company_ids = _seed_companies(emu, rng, companies, owners)
+    company_ids = _seed_companies(emu, rng, extra, companies, owners)
     names = {cid: str(emu.company(cid)["name"]) for cid in company_ids}
     # some customers are chattier than others
     weights = [rng.choice((1, 1, 2, 3, 5)) for _ in company_ids]
@@ -314,4 +329,9 @@ def seed_portal(emu: HubSpotEmulator, *, seed: int, companies: int, tickets: int
             created = now - rng.randrange(DAY_MS // 24, 90 * DAY_MS)
             modified = rng.randrange(created, now)
         props["createdate"], props["hs_lastmodifieddate"] = iso_ms(created), iso_ms(modified)
+        if props["hs_ticket_category"] == "FEATURE_REQUEST" and extra.random() < PROMISED_SHARE:
+            promised = datetime.fromtimestamp(now / 1000, UTC).date() + timedelta(
+                days=extra.randint(-10, 120)
+            )
+            props["syncer_promised_date"] = promised.isoformat()
         emu.add_ticket(props, company)

@@ -183,7 +183,7 @@ class JiraTracker:
             start = (at if isinstance(at, int) and not isinstance(at, bool) else start) + len(values)
             last = body.get("isLast")
             total = body.get("total")
-            if not values or (last is None and isinstance(total, int) and start >= total):
+            if last is True or not values or (last is None and isinstance(total, int) and start >= total):
                 return
             check(start)
 

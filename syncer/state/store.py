@@ -272,6 +272,16 @@ class Unit:
             links.extend(_link(row) for row in self._s.scalars(stmt))
         return sorted(links, key=lambda link: link.item_key)
 
+    def waiting_accounts(self, org: str, milestone_id: str) -> int:
+        """How many distinct accounts wait on an item in this milestone."""
+        groups = [link.group_key for link in self.links_in_milestones(org, [milestone_id])]
+        if not groups:
+            return 0
+        stmt = select(func.count(func.distinct(FeedbackRow.account_id))).where(
+            FeedbackRow.org == org, FeedbackRow.group_key.in_(groups), FeedbackRow.account_id.is_not(None)
+        )
+        return int(self._s.scalar(stmt) or 0)
+
     def refresh_accounts(self, org: str, accounts: Mapping[str, Mapping[str, Any]]) -> int:
         """Replace the account snapshot in every feedback record of these accounts and mark their
         groups pending (ARR or deals changed: revenue must be re-rendered). Returns rows changed."""

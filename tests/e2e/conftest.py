@@ -24,7 +24,7 @@ class Stack:
     jira_url: str
     workdir: Path
 
-    def config(self, **sync: object) -> OrgConfig:
+    def config(self, alerts: dict[str, object] | None = None, **sync: object) -> OrgConfig:
         token_file = self.workdir / "token"
         token_file.write_text(TOKEN, encoding="utf-8")
         data = {
@@ -41,9 +41,14 @@ class Stack:
                 "email": "bot@example.com",
                 "token_file": str(token_file),
                 "project": "PROD",
-                "fields": {"accounts": "customfield_10050", "arr": "customfield_10051"},
+                "fields": {
+                    "accounts": "customfield_10050",
+                    "arr": "customfield_10051",
+                    "open_deals": "customfield_10052",
+                },
             },
             "sync": {"adopt_grace_seconds": 0, **sync},
+            "alerts": dict(alerts or {}),
         }
         return parse_org_config(self.workdir / "acme.yaml", data)
 
