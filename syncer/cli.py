@@ -274,8 +274,9 @@ def demo(
         "  every ticket shows its Jira key; bad records went to dead letters, the run went on.\n"
         "repeat: nothing changed, nothing written (re-read records are skipped by content hash).\n"
         f"one ticket edited (#{result.edited_ticket}): exactly one Jira issue updated.\n"
-        f"R&D plans: {len(result.planned.get('2.4', []))} items into 2.4, {len(result.planned.get('2.5', []))} into "
-        "2.5 (which gets a date): each waiting account's owner gets one task.\n"
+        f"R&D plans: {len(result.planned.get('2.4', []))} items into 2.4, "
+        f"{len(result.planned.get('2.5', []))} into 2.5 (which gets a date): each waiting account's owner "
+        "gets one task.\n"
         "2.4 released, 2.5 slipped 45 days: owners hear it once; promises now missed are flagged at risk.\n"
     )
     out.print(items_table(result.top_items))

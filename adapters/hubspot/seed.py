@@ -222,7 +222,7 @@ def _weighted(rng: random.Random, table: tuple[tuple[str, int], ...]) -> str:
 
 
 def _deal_stage(extra: random.Random, rng: random.Random) -> dict[str, str]:
-    """About a quarter of deals are closed (won or lost); drawn from `extra` so the main stream is unchanged."""
+    """About a quarter of deals are closed (won or lost); drawn from `extra`: the main stream is unchanged."""
     stage = rng.choice(OPEN_STAGES)
     if extra.random() < 0.25:
         return {"dealstage": extra.choice(CLOSED_STAGES), "hs_is_closed": "true"}
@@ -313,6 +313,7 @@ def seed_portal(emu: HubSpotEmulator, *, seed: int, companies: int, tickets: int
     # some customers are chattier than others
     weights = [rng.choice((1, 1, 2, 3, 5)) for _ in company_ids]
     now = emu.now_ms()
+    today = datetime.fromtimestamp(now / 1000, UTC).date()
     bulk_stamp = now - 3 * DAY_MS - rng.randrange(DAY_MS)  # a bulk job stamped these all at once
     bulk = set(rng.sample(range(tickets), min(50, tickets)))
     for n in range(tickets):
@@ -330,8 +331,6 @@ def seed_portal(emu: HubSpotEmulator, *, seed: int, companies: int, tickets: int
             modified = rng.randrange(created, now)
         props["createdate"], props["hs_lastmodifieddate"] = iso_ms(created), iso_ms(modified)
         if props["hs_ticket_category"] == "FEATURE_REQUEST" and extra.random() < PROMISED_SHARE:
-            promised = datetime.fromtimestamp(now / 1000, UTC).date() + timedelta(
-                days=extra.randint(-10, 120)
-            )
+            promised = today + timedelta(days=extra.randint(-10, 120))
             props["syncer_promised_date"] = promised.isoformat()
         emu.add_ticket(props, company)

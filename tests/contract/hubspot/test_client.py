@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,8 @@ import pytest
 import respx
 
 from adapters.errors import AuthError, MalformedResponseError
-from adapters.http import HttpClient, RetryPolicy
-from adapters.hubspot.client import RATE_LIMITS, HubSpotCrm, HubSpotSettings
+from adapters.http import HttpClient
+from adapters.hubspot.client import HubSpotCrm, HubSpotSettings
 from mappings.models import Cursor, FeedbackLink, ItemStatus, Urgency
 
 BASE = "https://api.hubapi.com"
@@ -25,6 +24,8 @@ ASSOC = f"{BASE}/crm/v4/associations/tickets/companies/batch/read"
 COMPANIES = f"{BASE}/crm/v3/objects/companies/batch/read"
 OWNERS = f"{BASE}/crm/v3/owners"
 UPDATE = f"{BASE}/crm/v3/objects/tickets/batch/update"
+COMPANY_DEALS = f"{BASE}/crm/v4/associations/companies/deals/batch/read"
+NO_ASSOCIATIONS = {"status": "COMPLETE", "results": []}
 SINCE = Cursor(datetime(2024, 5, 1, tzinfo=UTC), "")
 UNTIL = datetime(2024, 5, 3, tzinfo=UTC)
 SINCE_MS, UNTIL_MS = 1714521600000, 1714694400000
@@ -32,26 +33,6 @@ SINCE_MS, UNTIL_MS = 1714521600000, 1714694400000
 
 def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def http() -> Iterator[HttpClient]:
-    client = HttpClient(
-        BASE,
-        system="hubspot",
-        headers={"Authorization": "Bearer test-token"},
-        limits=RATE_LIMITS,
-        retry=RetryPolicy(max_attempts=3),
-        sleep=lambda s: None,
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
-        yield router
 
 
 def body_of(call: Any) -> Any:
@@ -245,6 +226,7 @@ def test_get_accounts_reads_in_chunks_of_100_pages_owners_and_caches(
     http: HttpClient, mock: respx.MockRouter
 ) -> None:
     companies = mock.post(COMPANIES).mock(side_effect=_companies_response)
+    deals = mock.post(COMPANY_DEALS).mock(return_value=httpx.Response(200, json=NO_ASSOCIATIONS))
     owners = mock.get(OWNERS).mock(
         side_effect=[
             httpx.Response(200, json=fixture("owners_page1.json")),
@@ -276,14 +258,18 @@ def test_get_accounts_reads_in_chunks_of_100_pages_owners_and_caches(
     assert account.owner.name == "Emma Schneider"
     assert len(again) == 10
     assert (companies.call_count, owners.call_count) == (2, 2)  # the second call was served from the cache
+    assert deals.call_count == 2  # one association read per chunk; no deals, so no deal reads
+    assert account.open_deal_value == 0.0
 
 
 def test_get_accounts_leaves_unknown_ids_out(http: HttpClient, mock: respx.MockRouter) -> None:
     mock.post(COMPANIES).mock(return_value=httpx.Response(207, json=fixture("companies_batch_read_207.json")))
+    deals = mock.post(COMPANY_DEALS).mock(return_value=httpx.Response(200, json=NO_ASSOCIATIONS))
     mock.get(OWNERS).mock(return_value=httpx.Response(200, json=fixture("owners_page2.json")))
 
     accounts = HubSpotCrm(http).get_accounts(["5001", "5002", "5999"])
 
+    assert body_of(deals.calls[0]) == {"inputs": [{"id": "5001"}, {"id": "5002"}]}  # only known companies
     assert set(accounts) == {"5001", "5002"}
     assert accounts["5002"].owner is not None
     assert accounts["5002"].owner.name == "娜 李"
@@ -319,6 +305,8 @@ def test_link_feedback_batches_100_and_reports_a_207_partial_failure(
             "syncer_backlog_key": "PROD-1",
             "syncer_backlog_url": "https://x/1",
             "syncer_backlog_status": "done",
+            "syncer_milestone": "",
+            "syncer_milestone_due": "",
         },
     }
     assert body_of(update.calls[0])["inputs"][0]["properties"]["syncer_backlog_status"] == ""
@@ -370,3 +358,104 @@ def test_search_body_without_results_raises_malformed_response(
 
     with pytest.raises(MalformedResponseError):
         list(HubSpotCrm(http).iter_changed_feedback(SINCE, UNTIL))
+
+
+def _ticket(ident: str, **props: str | None) -> dict[str, Any]:
+    stamp = "2024-05-02T09:15:30.250Z"
+    base = {"subject": f"ticket {ident}", "hs_lastmodifieddate": stamp, "hs_object_id": ident}
+    return {"id": ident, "properties": {**base, **props}, "createdAt": stamp, "updatedAt": stamp}
+
+
+def test_iter_changed_feedback_maps_backlog_state_and_both_date_formats(
+    http: HttpClient, mock: respx.MockRouter
+) -> None:
+    tickets = [
+        _ticket(
+            "1",
+            syncer_backlog_key="PROD-7",
+            syncer_backlog_status="in-progress",
+            syncer_milestone="2.4",
+            syncer_milestone_due="2026-04-01",
+            syncer_promised_date="1775001600000",  # 2026-04-01T00:00:00Z, how date properties come back too
+        ),
+        _ticket("2", syncer_milestone_due="next week", syncer_promised_date="2026-13-45"),
+        _ticket("3", syncer_backlog_status="", syncer_milestone=None, syncer_promised_date=""),
+    ]
+    mock.post(SEARCH).mock(return_value=httpx.Response(200, json={"total": 3, "results": tickets}))
+    mock.post(ASSOC).mock(return_value=httpx.Response(200, json=NO_ASSOCIATIONS))
+
+    (page,) = list(HubSpotCrm(http).iter_changed_feedback(SINCE, UNTIL))
+
+    first, garbled, empty = page.items
+    assert (first.backlog_key, first.backlog_status, first.backlog_milestone) == (
+        "PROD-7",
+        "in-progress",
+        "2.4",
+    )
+    assert (first.backlog_due, first.promised_date) == (date(2026, 4, 1), date(2026, 4, 1))
+    assert (garbled.backlog_due, garbled.promised_date) == (None, None)  # unreadable dates: no reject
+    assert page.rejects == ()
+    assert (empty.backlog_status, empty.backlog_milestone, empty.promised_date) == (None, None, None)
+
+
+def test_iter_changed_feedback_leaves_promised_date_out_when_not_configured(
+    http: HttpClient, mock: respx.MockRouter
+) -> None:
+    search = mock.post(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json={"total": 1, "results": [_ticket("1", syncer_promised_date="2026-04-01")]}
+        )
+    )
+    mock.post(ASSOC).mock(return_value=httpx.Response(200, json=NO_ASSOCIATIONS))
+
+    (page,) = list(
+        HubSpotCrm(http, HubSpotSettings(promised_date_property=None)).iter_changed_feedback(SINCE, UNTIL)
+    )
+
+    assert "syncer_promised_date" not in body_of(search.calls[0])["properties"]
+    assert page.items[0].promised_date is None
+
+
+def test_link_feedback_writes_status_milestone_and_due_date(http: HttpClient, mock: respx.MockRouter) -> None:
+    update = mock.post(UPDATE).mock(
+        side_effect=lambda request: httpx.Response(
+            200, json={"status": "COMPLETE", "results": json.loads(request.content)["inputs"]}
+        )
+    )
+    links = [
+        FeedbackLink(
+            feedback_id="1",
+            backlog_key="PROD-7",
+            backlog_url="https://t/7",
+            status=ItemStatus.IN_PROGRESS,
+            milestone="2.4",
+            due=date(2026, 4, 1),
+        ),
+        FeedbackLink(feedback_id="2", backlog_key="PROD-8", status=ItemStatus.WONT_DO),
+    ]
+
+    results = HubSpotCrm(http).link_feedback(links)
+
+    assert [r.ok for r in results] == [True, True]
+    assert body_of(update.calls[0])["inputs"] == [
+        {
+            "id": "1",
+            "properties": {
+                "syncer_backlog_key": "PROD-7",
+                "syncer_backlog_url": "https://t/7",
+                "syncer_backlog_status": "in-progress",
+                "syncer_milestone": "2.4",
+                "syncer_milestone_due": "2026-04-01",
+            },
+        },
+        {
+            "id": "2",
+            "properties": {
+                "syncer_backlog_key": "PROD-8",
+                "syncer_backlog_url": "",
+                "syncer_backlog_status": "won't-do",
+                "syncer_milestone": "",
+                "syncer_milestone_due": "",
+            },
+        },
+    ]

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from adapters.emulation import ServedApp
 from adapters.errors import AuthError
-from adapters.http import HttpClient, RateLimit
 from adapters.hubspot.client import RATE_LIMITS, HubSpotCrm, HubSpotSettings
 from adapters.hubspot.emulator import HubSpotEmulator
 from adapters.hubspot.emulator_wire import iso_ms
 from mappings.models import Cursor, Feedback, FeedbackLink, ItemStatus
+from tests.e2e.hubspot.support import TOKEN, Clients, Serve
 
-TOKEN = "e2e-token"
-FAST = {"default": RateLimit(rate=1000, burst=1000), "search": RateLimit(rate=1000, burst=1000)}
 EPOCH = Cursor.epoch()
-Serve = Callable[[HubSpotEmulator], str]
-Clients = Callable[..., HttpClient]
 
 
 class FakeClock:
@@ -29,36 +23,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    served: list[ServedApp] = []
-
-    def start(emulator: HubSpotEmulator) -> str:
-        served.append(ServedApp(emulator.app).start())
-        return served[-1].url
-
-    yield start
-    for app in served:
-        app.stop()
-
-
-@pytest.fixture
-def clients() -> Iterator[Clients]:
-    made: list[HttpClient] = []
-
-    def make(url: str, limits: dict[str, RateLimit] | None = None, token: str = TOKEN) -> HttpClient:
-        made.append(
-            HttpClient(
-                url, system="hubspot", headers={"Authorization": f"Bearer {token}"}, limits=limits or FAST
-            )
-        )
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
 
 
 def pull(crm: HubSpotCrm, until: datetime, since: Cursor = EPOCH) -> list[Feedback]:
