@@ -61,8 +61,10 @@ Classifier = Callable[[httpx.Response], ErrorKind | None]
 def classify_status(response: httpx.Response) -> ErrorKind | None:
     """Default classification: None for success, otherwise the table above."""
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return None
+    if status < 400:  # we never follow redirects: a moved API or a wrong base URL must be fixed, not guessed
+        return ErrorKind.PERMANENT
     if status in STATUS_KINDS:
         return STATUS_KINDS[status]
     return ErrorKind.TRANSIENT if status >= 500 else ErrorKind.PERMANENT

@@ -71,26 +71,35 @@ class MilestoneSync:
             with self._store.unit() as unit:
                 links = unit.links_by_items(self._org, [i.key for i in page.items])
                 ours = [i for i in page.items if i.key in links]
-                alerts = [
-                    a for item in ours for a in self._item_alerts(unit, links[item.key], item, milestones)
-                ]
+                alerts = self._item_alerts(unit, [(links[i.key], i) for i in ours], milestones)
                 unit.update_item_states(self._org, {i.key: self._state(i, milestones) for i in ours})
                 self._counts.alerts_queued += unit.milestones.enqueue(self._org, alerts, self._channel)
                 if page.cursor is not None:
                     unit.save_cursor(self._org, ITEMS_STREAM, page.cursor)
 
     def _item_alerts(
-        self, unit: Unit, link: Link, item: BacklogItem, milestones: dict[str, Milestone]
+        self, unit: Unit, changed: Sequence[tuple[Link, BacklogItem]], milestones: dict[str, Milestone]
     ) -> list[Alert]:
-        previous = ItemState(ItemStatus(link.item_status), link.milestone_id) if link.item_status else None
+        """Done/won't-do alerts per item; items moved into a dated milestone are fanned out together,
+        so an account waiting on several of them hears once."""
         alerts: list[Alert] = []
-        for change in item_events(previous, item, milestones):
-            milestone = milestones.get(change.milestone_id or "")
-            waiting = self._waiting(unit, [link])
-            subject = item.key if change.event in (AlertEvent.ITEM_DONE, AlertEvent.ITEM_WONT_DO) else None
-            scope = milestone if change.event is AlertEvent.SCHEDULED else None
+        moved: dict[str, list[Link]] = {}
+        for link, item in changed:
+            previous = (
+                ItemState(ItemStatus(link.item_status), link.milestone_id) if link.item_status else None
+            )
+            for change in item_events(previous, item, milestones):
+                if change.event is AlertEvent.SCHEDULED and change.milestone_id:
+                    moved.setdefault(change.milestone_id, []).append(link)
+                    continue
+                waiting = self._waiting(unit, [link])
+                alerts += fan_out(
+                    self._org, change.event, None, waiting, today=self._today(), subject_id=item.key
+                )
+        for milestone_id, links in sorted(moved.items()):
+            waiting = self._waiting(unit, links)
             alerts += fan_out(
-                self._org, change.event, scope, waiting, today=self._today(), subject_id=subject
+                self._org, AlertEvent.SCHEDULED, milestones[milestone_id], waiting, today=self._today()
             )
         return alerts
 

@@ -6,6 +6,8 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import httpx
+
 from adapters.http import HttpClient, RateLimit
 from adapters.hubspot.client import RATE_LIMITS as HUBSPOT_LIMITS
 from adapters.hubspot.client import HubSpotCrm, HubSpotSettings
@@ -116,8 +118,11 @@ def build_webhook(config: OrgConfig) -> tuple[WebhookAlerts, HttpClient]:
         env=alerts.webhook_url_env, file=alerts.webhook_url_file, where=where
     ).get_secret_value()
     REDACTOR.register([url])  # a webhook URL is a credential
-    http = HttpClient(url, system="webhook", limits=dict(WEBHOOK_LIMITS))
-    return WebhookAlerts(http), http
+    parsed = httpx.URL(url)
+    origin = str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
+    path = parsed.raw_path.decode("ascii") or "/"
+    http = HttpClient(origin, system="webhook", limits=dict(WEBHOOK_LIMITS))
+    return WebhookAlerts(http, path), http
 
 
 def build_adapters(config: OrgConfig) -> Adapters:

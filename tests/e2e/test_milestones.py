@@ -149,5 +149,5 @@ def test_alerts_go_to_a_webhook_when_configured(stack: Stack, store: StateStore)
     posts = hook.posts()
     assert counts.alerts_created == len(posts) > 0
     assert len({p["syncer"]["key"] for p in posts}) == len(posts)
-    assert all(p["text"].startswith("*Scheduled: 2.5") for p in posts)
+    assert all(p["text"].startswith(("*Scheduled: 2.5", "*At risk")) for p in posts)
     assert stack.hubspot.tasks() == []

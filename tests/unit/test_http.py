@@ -166,3 +166,10 @@ def test_max_cursor_takes_the_largest_position_not_the_last() -> None:
     best = max_cursor(items, None)
     assert best is not None
     assert best.id == "3"
+
+
+def test_http_treats_a_redirect_as_an_error_not_success() -> None:
+    handler, seen = _sequence(httpx.Response(307, headers={"Location": "/elsewhere"}))
+    with pytest.raises(PermanentError, match="307"):
+        _client(handler, []).post_json("/hook", {"text": "x"})
+    assert len(seen) == 1
