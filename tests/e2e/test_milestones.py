@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from adapters.emulation import ServedApp
 from adapters.webhook.emulator import WebhookEmulator
+from mappings.models import Alert, WriteResult
+from syncer.engine import Engine
 from syncer.records import from_payload
 from syncer.service import run_org
 from syncer.state import StateStore
+from syncer.wiring import build_adapters
 from tests.e2e.conftest import Stack
 
 TODAY = datetime.now(UTC).date()
@@ -142,7 +148,7 @@ def test_alerts_go_to_a_webhook_when_configured(stack: Stack, store: StateStore)
         url_file.write_text(f"{served.url}/hook")
         config = stack.config(alerts={"channel": "webhook", "webhook_url_file": str(url_file)})
         run_org(config, store, "first")
-        keys = _top_items(store, 2)
+        keys = _top_items(store, 1)
         _plan(stack, keys, "2.5", TODAY + timedelta(days=30))
         counts = run_org(config, store, "planned")
         run_org(config, store, "again")
@@ -151,3 +157,38 @@ def test_alerts_go_to_a_webhook_when_configured(stack: Stack, store: StateStore)
     assert len({p["syncer"]["key"] for p in posts}) == len(posts)
     assert all(p["text"].startswith(("*Scheduled: 2.5", "*At risk")) for p in posts)
     assert stack.hubspot.tasks() == []
+
+
+class _CrashAfterSend:
+    """The alerts reach the CRM, then the process dies before the outbox records them as sent."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+        self.system = "hubspot"
+
+    def find_alerts(self, keys: Collection[str]) -> Mapping[str, str]:
+        return self._inner.find_alerts(keys)  # type: ignore[attr-defined, no-any-return]
+
+    def create_alerts(self, alerts: Sequence[Alert]) -> Sequence[WriteResult]:
+        self._inner.create_alerts(alerts)  # type: ignore[attr-defined]
+        raise RuntimeError("killed after sending")
+
+
+def test_alerts_sent_before_a_crash_are_adopted_not_sent_twice(stack: Stack, store: StateStore) -> None:
+    config = stack.config()
+    run_org(config, store, "first")
+    _plan(stack, _top_items(store, 2), "2.5", TODAY + timedelta(days=30))
+    adapters = build_adapters(config)
+    crashing = _CrashAfterSend(adapters.crm)
+    engine = Engine(config, store, adapters.crm, adapters.crm, adapters.tracker, adapters.tracker, crashing)
+    with pytest.raises(RuntimeError, match="killed"):
+        engine.run("crashing")
+    adapters.close()
+    sent = len(stack.hubspot.tasks())
+    assert sent > 0
+
+    recovered = run_org(config, store, "recovery")
+
+    assert recovered.alerts_adopted == sent
+    assert recovered.alerts_created == 0
+    assert len(stack.hubspot.tasks()) == sent
