@@ -36,11 +36,18 @@ def display_title(title: str) -> str:
 
 
 def representative_title(fbs: Sequence[Feedback]) -> str:
-    """The most common clean title among the requests (ties: the earliest record), at most 255 chars."""
+    """The most common clean title among the requests, in its best-cased spelling (not ALL CAPS or
+    all lower case when another spelling exists); ties go to the earliest record. At most 255 chars."""
     cleaned = [(display_title(fb.title), _stable_id(fb)) for fb in fbs]
-    counts = Counter(title for title, _ in cleaned)
-    best = min(cleaned, key=lambda c: (-counts[c[0]], c[0] != c[0].strip() or c[0].islower(), c[1]))
-    return best[0][:255]
+    spelling = Counter(title.casefold() for title, _ in cleaned)
+    exact = Counter(title for title, _ in cleaned)
+
+    def rank(entry: tuple[str, tuple[int, str]]) -> tuple[int, bool, int, tuple[int, str]]:
+        title, stable = entry
+        badly_cased = title.islower() or (title.isupper() and len(title) > 3)
+        return (-spelling[title.casefold()], badly_cased, -exact[title], stable)
+
+    return min(cleaned, key=rank)[0][:255]
 
 
 def money(amount: float, currency: str = "$") -> str:

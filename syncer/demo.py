@@ -31,7 +31,7 @@ class DemoResult:
     companies: int = 0
     edited_ticket: str = ""
     planned: dict[str, list[str]] = field(default_factory=dict)
-    milestones: list[MilestoneSummary] = field(default_factory=list)
+    milestones: list[tuple[MilestoneSummary, int]] = field(default_factory=list)
 
 
 def demo_config(workdir: Path, crm_url: str, tracker_url: str) -> OrgConfig:
@@ -132,7 +132,10 @@ def run_demo(scenario: str = "hubspot-jira", seed: int = 7, database_url: str | 
             with store.unit() as unit:
                 result.top_items = unit.top_links(config.org, 10)
                 result.dead_letters = unit.open_dead_letters(config.org, 10)
-                result.milestones = unit.milestones.summaries(config.org)
+                result.milestones = [
+                    (m, unit.waiting_accounts(config.org, m.milestone.id))
+                    for m in unit.milestones.summaries(config.org)
+                ]
         finally:
             store.dispose()
     return result

@@ -100,3 +100,9 @@ def test_render_draft_rejects_empty_group() -> None:
 def test_render_draft_picks_a_clean_representative_title(titles: list[str], expected: str) -> None:
     members = [(make_feedback(i, title=t), make_account()) for i, t in enumerate(titles, start=1)]
     assert render_draft(members, WEIGHTS, OPTIONS).title == expected
+
+
+def test_render_draft_prefers_a_well_cased_spelling() -> None:
+    titles = ["SCHEDULED REPORT EMAILS", "SCHEDULED REPORT EMAILS", "Scheduled report emails"]
+    members = [(make_feedback(i, title=t), make_account()) for i, t in enumerate(titles, start=1)]
+    assert render_draft(members, WEIGHTS, OPTIONS).title == "Scheduled report emails"
