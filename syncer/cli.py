@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
 )
 out = Console(width=None if sys.stdout.isatty() else 110)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error text is never wrapped: grep and tests see it whole
 
 ConfigDir = Annotated[
     Path | None,

@@ -88,8 +88,6 @@ class Ingest:
         with self._store.unit() as unit:
             known = unit.feedback_state(org, system, [fb.id for fb in wanted])
         changed = [fb for fb in wanted if known.get(fb.id, ("",))[0] != content_hash(fb)]
-        shown = {fb.id: shown_signature(fb) for fb in wanted}
-        shown_keys = {i: sig for i, sig in shown.items() if i in known and known[i][1] != sig}
         accounts = self._accounts_for(changed)
         good, dead = self._classify(changed, accounts)
         with self._store.unit() as unit:
@@ -105,8 +103,6 @@ class Ingest:
             unit.save_feedback(org, [self._stored(fb, None, DEAD_GROUP) for fb, _ in dead], pending=False)
             if good:
                 unit.resolve_dead_letters(org, system, [fb.id for fb in good])
-            if shown_keys:
-                unit.set_written_keys(org, system, shown_keys)
             if page.cursor is not None:
                 unit.save_cursor(org, stream, page.cursor)
         counts.feedback_changed += len(good)

@@ -171,7 +171,15 @@ class Unit:
             }
             for r in records
         ]
-        upsert(self._s, FeedbackRow.__table__, rows, ("org", "system", "record_id"))
+        # `written_key` is what WE last wrote: a re-read (possibly stale, search lags) never overrides it
+        keep = {"org", "system", "record_id", "written_key"}
+        upsert(
+            self._s,
+            FeedbackRow.__table__,
+            rows,
+            ("org", "system", "record_id"),
+            update=[c for c in (rows[0] if rows else {}) if c not in keep],
+        )
 
     def set_written_keys(self, org: str, system: str, keys: Mapping[str, str | None]) -> None:
         for record_id, key in keys.items():

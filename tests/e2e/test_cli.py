@@ -134,8 +134,16 @@ def test_cli_demo_json_creates_then_repeats_with_no_change(tmp_path: Path) -> No
     result = _syncer(["demo", "--json"], _env(tmp_path, SYNCER_DATABASE_URL=""), tmp_path)
     assert result.returncode == 0, result.stderr
     passes = json.loads(result.stdout)["passes"]
-    first, repeat, edited, last = passes
+    first, repeat, edited, repeat2, planned, shipped, last = passes
     assert 0 < first["items_created"] < 600
-    assert (repeat["items_created"], repeat["items_updated"]) == (0, 0)
+    for quiet in (repeat, repeat2):
+        assert (quiet["items_created"], quiet["items_updated"], quiet["alerts_created"]) == (0, 0, 0)
     assert (edited["items_created"], edited["items_updated"]) == (0, 1)
-    assert (last["items_created"], last["items_updated"], last["dead_letters"]) == (0, 0, 0)
+    assert planned["alerts_created"] > 0
+    assert shipped["alerts_created"] > 0
+    assert (last["items_created"], last["items_updated"], last["alerts_created"], last["dead_letters"]) == (
+        0,
+        0,
+        0,
+        0,
+    )
