@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -192,3 +193,51 @@ def test_alerts_sent_before_a_crash_are_adopted_not_sent_twice(stack: Stack, sto
     assert recovered.alerts_adopted == sent
     assert recovered.alerts_created == 0
     assert len(stack.hubspot.tasks()) == sent
+
+
+def test_open_deal_value_follows_a_deal_change(stack: Stack, store: StateStore) -> None:
+    run_org(stack.config(), store, "first")
+    [key] = _top_items(store, 1)
+    company = sorted(_accounts_waiting(store, [key])[key])[0]
+    before = stack.jira.issue(key)["fields"]["customfield_10052"]
+    deal = stack.hubspot.add_deal(
+        company,
+        {"dealname": "Expansion", "amount": "250000", "dealstage": "contractsent", "hs_is_closed": "false"},
+    )
+    assert deal
+
+    counts = run_org(stack.config(), store, "deal added")
+
+    assert counts.accounts_refreshed > 0
+    assert counts.items_updated >= 1
+    assert stack.jira.issue(key)["fields"]["customfield_10052"] == before + 250_000
+
+
+def test_alerts_can_be_crm_notes(stack: Stack, store: StateStore) -> None:
+    config = stack.config(alerts={"channel": "crm_note"})
+    run_org(config, store, "first")
+    _plan(stack, _top_items(store, 1), "2.5", TODAY + timedelta(days=30))
+    counts = run_org(config, store, "planned")
+    notes = stack.hubspot.notes()
+    assert counts.alerts_created == len(notes) > 0
+    assert stack.hubspot.tasks() == []
+    assert all(n["companies"] for n in notes)
+
+
+def test_status_json_reports_milestones_waiting_accounts_and_alerts(stack: Stack, store: StateStore) -> None:
+    from typer.testing import CliRunner
+
+    from syncer.cli import app
+
+    run_org(stack.config(), store, "first")
+    _plan(stack, _top_items(store, 2), "2.5", TODAY + timedelta(days=30))
+    planned = run_org(stack.config(), store, "planned")
+    result = CliRunner().invoke(
+        app, ["status", "--org", "acme", "--json"], env={"SYNCER_DATABASE_URL": store.url}
+    )
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.stdout)
+    [m25] = [m for m in status["milestones"] if m["name"] == "2.5"]
+    assert m25["due"] == (TODAY + timedelta(days=30)).isoformat()
+    assert m25["waiting_accounts"] > 0
+    assert status["alerts_sent"] == planned.alerts_created == m25["alerts_sent"]
