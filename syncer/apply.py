@@ -18,6 +18,7 @@ from mappings.feedback import Member, PriorityWeights
 from mappings.models import BacklogDraft, BacklogItem
 from mappings.render import RenderOptions, render_draft
 from syncer.counts import PassCounts
+from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSink, TrackerSink
 from syncer.records import draft_hash, from_payload, link_from_signature, link_signature, marker_for
 from syncer.state import Link, StateStore, StoredFeedback, Unit
@@ -51,8 +52,12 @@ class Apply:
         adopt_grace: timedelta,
         clock: Callable[[], datetime],
         counts: PassCounts,
+        failpoint: Failpoint = no_failpoint,
+        create_batch: int = CREATE_BATCH,
     ) -> None:
         self._org, self._store, self._tracker, self._crm = org, store, tracker, crm
+        self._create_batch = create_batch
+        self._failpoint = failpoint
         self._weights, self._options, self._grace, self._clock = weights, options, adopt_grace, clock
         self._counts = counts
 
@@ -82,13 +87,15 @@ class Apply:
         return PlannedGroup(key, marker_for(self._org, key), draft, draft_hash(draft), link)
 
     def _create(self, plans: list[PlannedGroup]) -> None:
-        for start in range(0, len(plans), CREATE_BATCH):
-            batch = self._adopt_or_defer(plans[start : start + CREATE_BATCH])
+        for start in range(0, len(plans), self._create_batch):
+            batch = self._adopt_or_defer(plans[start : start + self._create_batch])
             if not batch:
                 continue
             with self._store.unit() as unit:
                 unit.record_intents(self._org, "create_item", {p.marker: p.key for p in batch})
+            self._failpoint("create.intent_recorded")
             results = self._tracker.create_items([(p.marker, p.draft) for p in batch])
+            self._failpoint("create.remote_done")
             done, failed = [], {}
             for plan, result in zip(batch, results, strict=True):
                 if result.item is not None:
@@ -109,6 +116,7 @@ class Apply:
                         plan.draft.title,
                     )
             self._counts.items_created += len(done)
+            self._failpoint("create.batch_saved")
             log.info("items.created", count=len(done), failed=len(failed))
 
     def _adopt_or_defer(self, batch: list[PlannedGroup]) -> list[PlannedGroup]:
@@ -190,6 +198,7 @@ class Apply:
             after = due[-1][0].record_id
             links = [link_from_signature(f.record_id, link.signature, link.item_url) for f, link in due]
             results = self._crm.link_feedback(links)
+            self._failpoint("writeback.remote_done")
             ok = {r.ref: link.signature for r, (_, link) in zip(results, due, strict=True) if r.ok}
             with self._store.unit() as unit:
                 unit.set_written_keys(self._org, self._crm.system, ok)

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from syncer.config import find_org_config, iter_config_files, load_org_config
 from syncer.counts import PassCounts
 from syncer.errors import ConfigError
+from syncer.failpoints import kill_at
 from syncer.logging import configure_logging
 from syncer.settings import ServiceSettings
 from syncer.views import dead_letters_table, items_table, milestones_table, passes_table, runs_table
@@ -116,7 +117,12 @@ def _one_pass(org: str, config_dir: Path | None, as_json: bool, name: str, since
         ) as progress:
             task = progress.add_task(f"{name} {org}: pulling feedback", total=None)
             counts = run_org(
-                config, store, name, since=since, on_progress=lambda _stage, n: progress.advance(task, n)
+                config,
+                store,
+                name,
+                since=since,
+                on_progress=lambda _stage, n: progress.advance(task, n),
+                failpoint=kill_at(settings.failpoint),
             )
     except ConfigError as exc:
         raise _fail_config(exc) from exc

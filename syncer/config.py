@@ -114,6 +114,8 @@ class SyncConfig(_Strict):
     # an unfinished create younger than this is not retried: the tracker's search may not show it yet
     adopt_grace_seconds: float = Field(default=60, ge=0)
     max_body_chars: int = Field(default=30_000, ge=1_000, le=32_000)
+    # items created per tracker call (and per recorded intent batch); smaller = less to adopt after a crash
+    create_batch_size: int = Field(default=50, ge=1, le=50)
 
 
 class AlertsConfig(_Strict):

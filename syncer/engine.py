@@ -15,6 +15,7 @@ from mappings.render import RenderOptions
 from syncer.apply import Apply
 from syncer.config import OrgConfig
 from syncer.counts import PassCounts
+from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ingest import Ingest
 from syncer.milestone_sync import MilestoneSync
 from syncer.ports import AlertSink, CrmSink, CrmSource, TrackerSink, TrackerSource
@@ -64,11 +65,13 @@ class Engine:
         requests: Callable[[], int] = lambda: 0,
         clock: Callable[[], datetime] = _now,
         on_progress: Callable[[str, int], None] | None = None,
+        failpoint: Failpoint = no_failpoint,
     ) -> None:
         self.config, self._store = config, store
         self._crm, self._crm_sink, self._tracker = crm, crm_sink, tracker
         self._tracker_source, self._alerts = tracker_source, alerts
         self._requests, self._clock, self._on_progress = requests, clock, on_progress
+        self._failpoint = failpoint
 
     def run(
         self, name: str = "run", *, since: datetime | None = None, until: datetime | None = None
@@ -108,6 +111,7 @@ class Engine:
             require_account=cfg.sync.require_account,
             counts=counts,
             on_page=_stage_progress(self._on_progress, "pull"),
+            failpoint=self._failpoint,
         )
         overlap = timedelta(seconds=cfg.crm.overlap_seconds)
         ingest.run(stream, since, overlap, until)
@@ -122,8 +126,11 @@ class Engine:
             adopt_grace=timedelta(seconds=cfg.sync.adopt_grace_seconds),
             clock=self._clock,
             counts=counts,
+            failpoint=self._failpoint,
+            create_batch=cfg.sync.create_batch_size,
         )
         apply.apply_groups()
+        self._failpoint("apply.done")
         milestones = MilestoneSync(
             cfg.org,
             self._store,
@@ -134,6 +141,7 @@ class Engine:
             overlap=timedelta(seconds=cfg.tracker.overlap_seconds),
             clock=self._clock,
             counts=counts,
+            failpoint=self._failpoint,
         )
         milestones.detect()
         apply.write_back()

@@ -16,6 +16,7 @@ from adapters.paging import Page
 from mappings.feedback import FeedbackFilter, group_key, is_product_feedback
 from mappings.models import Account, Cursor, Feedback
 from syncer.counts import PassCounts
+from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSource
 from syncer.records import content_hash, shown_signature, to_payload
 from syncer.state import StateStore, StoredFeedback
@@ -36,12 +37,14 @@ class Ingest:
         require_account: bool,
         counts: PassCounts,
         on_page: Callable[[int], None] | None = None,
+        failpoint: Failpoint = no_failpoint,
     ) -> None:
         self._org, self._store, self._crm, self._rule = org, store, crm, rule
         self._require_account = require_account
         self._counts = counts
         self._accounts: dict[str, Account | None] = {}  # per-run cache: no N+1 lookups
         self._on_page = on_page
+        self._failpoint = failpoint
 
     def run(self, stream: str, start: datetime | None, overlap: timedelta, until: datetime) -> None:
         with self._store.unit() as unit:
@@ -57,6 +60,7 @@ class Ingest:
         )
         for page in self._crm.iter_changed_feedback(since, until):
             self._ingest(stream, page)
+            self._failpoint("pull.page_saved")
             if self._on_page:
                 self._on_page(len(page.items) + len(page.rejects))
 
@@ -77,6 +81,7 @@ class Ingest:
             self._accounts.update({a.id: a for a in page.items})
             with self._store.unit() as unit:
                 self._counts.accounts_refreshed += unit.refresh_accounts(self._org, snapshots)
+        self._failpoint("accounts.refreshed")
         with self._store.unit() as unit:
             unit.save_cursor(self._org, stream, Cursor(until, ""))
 

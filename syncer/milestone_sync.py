@@ -28,6 +28,7 @@ from mappings.models import (
     Milestone,
 )
 from syncer.counts import PassCounts
+from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import AlertSink, TrackerSource
 from syncer.records import from_payload, link_signature
 from syncer.state import Link, StateStore, Unit
@@ -51,10 +52,12 @@ class MilestoneSync:
         overlap: timedelta,
         clock: Callable[[], datetime],
         counts: PassCounts,
+        failpoint: Failpoint = no_failpoint,
     ) -> None:
         self._org, self._store, self._tracker, self._sink = org, store, tracker, sink
         self._channel, self._due_soon, self._overlap, self._clock = channel, due_soon_days, overlap, clock
         self._counts = counts
+        self._failpoint = failpoint
 
     def detect(self) -> None:
         """Pull changed items and all milestones; enqueue the alerts their changes call for."""
@@ -191,6 +194,7 @@ class MilestoneSync:
     def _send(self, alerts: list[Alert]) -> None:
         try:
             results = self._sink.create_alerts(alerts)
+            self._failpoint("alerts.remote_done")
         except PermanentError as exc:
             with self._store.unit() as unit:
                 unit.milestones.mark(self._org, "failed", {a.key: str(exc) for a in alerts}, error=True)

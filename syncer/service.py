@@ -8,6 +8,7 @@ from datetime import datetime
 from syncer.config import OrgConfig
 from syncer.counts import PassCounts
 from syncer.engine import Engine
+from syncer.failpoints import Failpoint, no_failpoint
 from syncer.state import StateStore
 from syncer.wiring import build_adapters
 
@@ -25,6 +26,7 @@ def run_org(
     *,
     since: datetime | None = None,
     on_progress: Callable[[str, int], None] | None = None,
+    failpoint: Failpoint = no_failpoint,
 ) -> PassCounts:
     """One pass with fresh adapters (their caches live for exactly one run)."""
     adapters = build_adapters(config)
@@ -39,6 +41,7 @@ def run_org(
             adapters.alerts,
             requests=adapters.requests,
             on_progress=on_progress,
+            failpoint=failpoint,
         )
         return engine.run(name, since=since)
     finally:
