@@ -11,7 +11,7 @@ import asyncio
 import json
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +38,22 @@ class RequestLog:
 
     def __init__(self) -> None:
         self._entries: list[RecordedRequest] = []
+        self._statuses: Counter[int] = Counter()
         self._lock = threading.Lock()
 
     def add(self, entry: RecordedRequest) -> None:
         with self._lock:
             self._entries.append(entry)
+
+    def answered(self, status: int) -> None:
+        """Count one response status (0: the connection was dropped without an answer)."""
+        with self._lock:
+            self._statuses[status] += 1
+
+    def statuses(self) -> Counter[int]:
+        """How many answers of each status the vendor routes gave (throttling included)."""
+        with self._lock:
+            return Counter(self._statuses)
 
     def entries(self, method: str | None = None, path_prefix: str = "") -> list[RecordedRequest]:
         with self._lock:
@@ -57,16 +69,28 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._statuses.clear()
 
 
 @dataclass
 class Faults:
-    """Knobs a test turns to make the next requests misbehave; each queued fault fires once."""
+    """Knobs a test turns to make the next requests misbehave; each queued fault fires once.
+
+    Count knobs (`malformed`, `slow`, `stall`, `drop`, `drop_after`) affect the next N requests under
+    `path_prefix`. `slow` waits `delay_s` before handling (the server never acts while the client waits);
+    `stall` handles the request, then holds the answer `delay_s` (the write lands, the client may time
+    out); `drop` closes the connection without an answer before handling, `drop_after` after handling.
+    """
 
     latency_s: float = 0.0
     statuses: deque[int] = field(default_factory=deque)  # answer the next requests with these statuses
     retry_after: str | None = "1"  # Retry-After sent with a queued 429/503
     malformed: int = 0  # answer the next N requests with 200 and a body that is not JSON
+    slow: int = 0
+    stall: int = 0
+    delay_s: float = 1.0
+    drop: int = 0
+    drop_after: int = 0
     path_prefix: str = ""  # only requests under this path are affected
 
     def take_status(self, path: str) -> int | None:
@@ -75,8 +99,13 @@ class Faults:
         return None
 
     def take_malformed(self, path: str) -> bool:
-        if self.malformed > 0 and path.startswith(self.path_prefix):
-            self.malformed -= 1
+        return self.take("malformed", path)
+
+    def take(self, knob: str, path: str) -> bool:
+        """Consume one of the count knob `knob` for a request to `path`; True if it fires."""
+        left = int(getattr(self, knob))
+        if left > 0 and path.startswith(self.path_prefix):
+            setattr(self, knob, left - 1)
             return True
         return False
 
@@ -113,7 +142,9 @@ def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults
         body = await request.json()
         faults.latency_s = float(body.get("latency_s", faults.latency_s))
         faults.statuses.extend(int(s) for s in body.get("statuses", []))
-        faults.malformed += int(body.get("malformed", 0))
+        for knob in ("malformed", "slow", "stall", "drop", "drop_after"):
+            setattr(faults, knob, getattr(faults, knob) + int(body.get(knob, 0)))
+        faults.delay_s = float(body.get("delay_s", faults.delay_s))
         faults.path_prefix = str(body.get("path_prefix", faults.path_prefix))
         return JSONResponse({"ok": True})
 
@@ -130,8 +161,16 @@ def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults
             return await call_next(request)
         raw = await request.body()
         log.add(RecordedRequest(request.method, path, dict(request.query_params), _decode(raw)))
+        response = await _misbehave_or_call(request, call_next)
+        log.answered(response.status_code)
+        return response
+
+    async def _misbehave_or_call(request: Request, call_next: Handler) -> Response:
+        path = request.url.path
         if faults.latency_s:
             await asyncio.sleep(faults.latency_s)
+        if faults.take("slow", path):
+            await asyncio.sleep(faults.delay_s)
         status = faults.take_status(path)
         if status is not None:
             headers = (
@@ -140,10 +179,64 @@ def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults
             return JSONResponse({"message": f"{name} emulator: injected {status}"}, status, headers=headers)
         if faults.take_malformed(path):
             return Response(b'{"results": [ truncated', 200, media_type="application/json")
-        return await call_next(request)
+        response = await call_next(request)
+        if faults.take("stall", path):
+            await asyncio.sleep(faults.delay_s)
+        return response
 
     app.add_middleware(BaseHTTPMiddleware, dispatch=_record_and_misbehave)
+    app.add_middleware(_DropConnections, faults=faults, log=log)  # outermost: sees uvicorn's `receive`
     return app
+
+
+class _DropConnections:
+    """Pure ASGI layer that aborts the TCP connection without an HTTP answer (`drop`, `drop_after`).
+
+    Raising from an ASGI app before the response starts makes uvicorn answer 500, so the socket is
+    aborted instead; uvicorn does not expose it, but its `receive` is a method of the request cycle
+    that holds the transport. The client sees `httpx.RemoteProtocolError` ("Server disconnected").
+    """
+
+    def __init__(self, app: ASGIApp, faults: Faults, log: RequestLog) -> None:
+        self.app, self.faults, self.log = app, faults, log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or path.startswith("/_emulator/"):
+            await self.app(scope, receive, send)
+            return
+        if self.faults.take("drop", path):
+            query = dict(Request(scope).query_params)
+            self.log.add(RecordedRequest(scope["method"], path, query, _decode(await _read_body(receive))))
+            self.log.answered(0)
+            await _abort(receive)
+            return
+        if not self.faults.take("drop_after", path):
+            await self.app(scope, receive, send)
+            return
+
+        async def swallow(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, swallow)  # handled (and logged), the answer is never sent
+        await _abort(receive)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _abort(receive: Receive) -> None:
+    transport = getattr(getattr(receive, "__self__", None), "transport", None)
+    if not isinstance(transport, asyncio.Transport):
+        raise RuntimeError("the emulator server does not expose its transport: cannot drop connections")
+    transport.abort()
+    await asyncio.sleep(0)  # let uvicorn see the disconnect before the app returns
 
 
 def _decode(raw: bytes) -> Any:

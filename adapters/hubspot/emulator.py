@@ -78,6 +78,10 @@ class HubSpotEmulator:
         self.token, self.clock, self.search_lag_s = token, clock, search_lag_s
         self.send_retry_after = send_retry_after
         self.log, self.faults = RequestLog(), Faults()
+        self.refuse_updates: set[str] = set()  # fault knob: batch updates report these ids as failed (207)
+        # fault hook, called with (object type, searches of that type answered so far) after each search
+        self.after_search: Callable[[str, int], None] | None = None
+        self._searches: dict[str, int] = {}
         self._secondly = CountingWindow(search_per_second, 1.0)
         self._burst = CountingWindow(burst_per_10s, 10.0)
         self._lock = threading.RLock()
@@ -151,6 +155,24 @@ class HubSpotEmulator:
     def set_promised_date(self, ticket_id: str, promised: date | None) -> None:
         """Sales records (or clears) the date promised to the customer on a ticket."""
         self.update_ticket(ticket_id, syncer_promised_date=promised.isoformat() if promised else "")
+
+    def delete(self, object_type: str, object_id: str, *, keep_associations: bool = False) -> None:
+        """Archive a record (gone from reads and search). `keep_associations` leaves the links of other
+        records pointing at it, like an association read served before the delete reached it."""
+        with self._lock:
+            del self._objects[object_type][object_id]
+            self._index[object_type].pop(object_id, None)
+            self._pending = [p for p in self._pending if (p[2], p[3]) != (object_type, object_id)]
+            heapq.heapify(self._pending)
+            if keep_associations:
+                return
+            for (from_type, to_type), links in self._assoc.items():
+                if from_type == object_type:
+                    links.pop(object_id, None)
+                elif to_type == object_type:
+                    for targets in links.values():
+                        while object_id in targets:
+                            targets.remove(object_id)
 
     def tasks(self) -> list[dict[str, Any]]:
         """Every task: `{"id", "properties", "companies": [ids], "tickets": [ids]}`, by ascending id."""
@@ -302,6 +324,10 @@ class HubSpotEmulator:
         }
         if next_after is not None:
             out["paging"] = {"next": {"after": next_after, "link": f"?after={next_after}"}}
+        if self.after_search is not None:
+            with self._lock:
+                self._searches[object_type] = nth = self._searches.get(object_type, 0) + 1
+            self.after_search(object_type, nth)
         return JSONResponse(out)
 
     async def _batch_read(self, request: Request) -> Response:
@@ -333,7 +359,7 @@ class HubSpotEmulator:
             results, missing = [], []
             for item in inputs:
                 object_id = str(item.get("id"))
-                if object_id not in store:
+                if object_id not in store or object_id in self.refuse_updates:
                     missing.append(object_id)
                     continue
                 props = self._write(object_type, object_id, item.get("properties") or {})
