@@ -314,6 +314,14 @@ class HttpClient:
         what = f"{self.system}: {method} {path} -> HTTP {response.status_code}: {_excerpt(response)}"
         if kind is ErrorKind.RATE_LIMITED:
             retry_after = self._retry_after(response)
+            if retry_after is not None and retry_after > self._retry.max_retry_after:
+                # not waited out in-process (nor is the bucket drained for it): the run stops here
+                limit = self._retry.max_retry_after
+                return RateLimitedError(
+                    f"{self.system}: {method} {path} -> HTTP {response.status_code}: rate limited, "
+                    f"Retry-After {retry_after:g} s is over the {limit:g} s we wait; the next run resumes",
+                    retry_after,
+                )
             if limiter is not None and retry_after:
                 limiter.pause(retry_after)
             return RateLimitedError(what, retry_after)

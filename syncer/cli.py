@@ -98,7 +98,9 @@ def validate(config_dir: Annotated[Path, typer.Argument(help="Directory of org Y
         raise typer.Exit(2)
 
 
-def _one_pass(org: str, config_dir: Path | None, as_json: bool, name: str, since: datetime | None) -> None:
+def _one_pass(
+    org: str, config_dir: Path | None, as_json: bool, name: str, since: datetime | None, replay: bool = False
+) -> None:
     from syncer.service import open_store, run_org
 
     settings = _settings()
@@ -121,6 +123,7 @@ def _one_pass(org: str, config_dir: Path | None, as_json: bool, name: str, since
                 store,
                 name,
                 since=since,
+                replay_dead_letters=replay,
                 on_progress=lambda _stage, n: progress.advance(task, n),
                 failpoint=kill_at(settings.failpoint),
             )
@@ -149,6 +152,12 @@ def backfill(
 ) -> None:
     """Re-read history since a date (resumable: a second call continues from its checkpoint)."""
     _one_pass(org, config_dir, as_json, "backfill", since.replace(tzinfo=UTC))
+
+
+@app.command()
+def retry(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> None:
+    """Replay every dead letter (after you fixed the cause in the CRM or tracker), then run a normal pass."""
+    _one_pass(org, config_dir, as_json, "retry", None, replay=True)
 
 
 @app.command()

@@ -21,6 +21,7 @@ class PassCounts:
     alerts_queued: int = 0
     alerts_adopted: int = 0
     accounts_refreshed: int = 0
+    dead_letters_replayed: int = 0
     dead_letters: int = 0
     requests: int = 0
     errors: list[str] = field(default_factory=list)

@@ -74,9 +74,15 @@ class Engine:
         self._failpoint = failpoint
 
     def run(
-        self, name: str = "run", *, since: datetime | None = None, until: datetime | None = None
+        self,
+        name: str = "run",
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        replay_dead_letters: bool = False,
     ) -> PassCounts:
-        """One idempotent pass. `since` (backfill) re-reads from that date on its own cursor stream."""
+        """One idempotent pass. `since` (backfill) re-reads from that date on its own cursor stream;
+        `replay_dead_letters` first re-opens every dead letter so the pass tries those records again."""
         counts = PassCounts(name=name)
         run_id = uuid.uuid4().hex
         org = self.config.org
@@ -86,7 +92,7 @@ class Engine:
             unit.start_run(org, run_id, name)
         status, error = "ok", None
         try:
-            self._pass(counts, since, until or self._clock())
+            self._pass(counts, since, until or self._clock(), replay_dead_letters)
         except SyncError as exc:  # vendor failure after retries: state is consistent, next run resumes
             status, error = "failed", str(exc)
             counts.errors.append(error)
@@ -100,7 +106,9 @@ class Engine:
         log.info("run.finished", **counts.public(), status=status)
         return counts
 
-    def _pass(self, counts: PassCounts, since: datetime | None, until: datetime) -> None:
+    def _pass(
+        self, counts: PassCounts, since: datetime | None, until: datetime, replay: bool = False
+    ) -> None:
         cfg = self.config
         stream = FEEDBACK_STREAM if since is None else f"backfill:{since.date().isoformat()}"
         ingest = Ingest(
@@ -114,6 +122,8 @@ class Engine:
             failpoint=self._failpoint,
         )
         overlap = timedelta(seconds=cfg.crm.overlap_seconds)
+        if replay:
+            self._replay(ingest, counts)
         ingest.run(stream, since, overlap, until)
         ingest.run_accounts(ACCOUNTS_STREAM, overlap, until)
         apply = Apply(
@@ -146,3 +156,15 @@ class Engine:
         milestones.detect()
         apply.write_back()
         milestones.send()
+
+    def _replay(self, ingest: Ingest, counts: PassCounts) -> None:
+        with self._store.unit() as unit:
+            letters = unit.open_dead_letters(self.config.org, limit=100_000)
+            unit.reopen_for_retry(self.config.org, letters)
+        counts.dead_letters_replayed = len(letters)
+        records = [
+            d.record_id for d in letters if d.stage in ("map", "pull") and d.system == self._crm.system
+        ]
+        for start in range(0, len(records), 500):
+            ingest.ingest_page(self._crm.get_feedback(records[start : start + 500]))
+        log.info("dead_letters.replayed", count=len(letters), records=len(records))

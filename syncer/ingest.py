@@ -85,7 +85,11 @@ class Ingest:
         with self._store.unit() as unit:
             unit.save_cursor(self._org, stream, Cursor(until, ""))
 
-    def _ingest(self, stream: str, page: Page[Feedback]) -> None:
+    def ingest_page(self, page: Page[Feedback]) -> None:
+        """Ingest records read by id (a replay): like a pulled page, but no cursor moves."""
+        self._ingest(None, page)
+
+    def _ingest(self, stream: str | None, page: Page[Feedback]) -> None:
         counts, org, system = self._counts, self._org, self._crm.system
         counts.feedback_pulled += len(page.items) + len(page.rejects)
         wanted = [fb for fb in page.items if is_product_feedback(fb, self._rule)]
@@ -108,7 +112,7 @@ class Ingest:
             unit.save_feedback(org, [self._stored(fb, None, DEAD_GROUP) for fb, _ in dead], pending=False)
             if good:
                 unit.resolve_dead_letters(org, system, [fb.id for fb in good])
-            if page.cursor is not None:
+            if page.cursor is not None and stream is not None:
                 unit.save_cursor(org, stream, page.cursor)
         counts.feedback_changed += len(good)
 

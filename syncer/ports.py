@@ -31,6 +31,10 @@ class CrmSource(Protocol):
         """Accounts (with owner and open-deal value) for the given ids; unknown ids are simply absent."""
         ...
 
+    def get_feedback(self, ids: Collection[str]) -> Page[Feedback]:
+        """Feedback records by id (to replay dead letters); unknown ids are absent; the page has no cursor."""
+        ...
+
     def iter_changed_accounts(self, since: Cursor, until: datetime) -> Iterator[Page[Account]]:
         """Accounts whose own fields or whose deals changed in `[since, until]`, page by page."""
         ...

@@ -25,6 +25,7 @@ def run_org(
     name: str = "run",
     *,
     since: datetime | None = None,
+    replay_dead_letters: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
     failpoint: Failpoint = no_failpoint,
 ) -> PassCounts:
@@ -43,6 +44,6 @@ def run_org(
             on_progress=on_progress,
             failpoint=failpoint,
         )
-        return engine.run(name, since=since)
+        return engine.run(name, since=since, replay_dead_letters=replay_dead_letters)
     finally:
         adapters.close()

@@ -23,6 +23,7 @@ from adapters.hubspot.reads import (
     companies_of_deals,
     company_open_deal_values,
     read_associations,
+    read_objects,
 )
 from adapters.hubspot.records import (
     batch_errors,
@@ -97,6 +98,16 @@ class HubSpotCrm:
         for chunk in chunks(missing, BATCH_SIZE):
             self._fetch_companies(chunk)
         return {i: acct for i in wanted if (acct := self._companies.get(i)) is not None}
+
+    def get_feedback(self, ids: Collection[str]) -> Page[Feedback]:
+        """Tickets by id (batch read, 100 per call), mapped like a search page; unknown ids are absent.
+
+        Used to replay dead letters: a fix such as associating a company does not touch the ticket's
+        modified time, so an incremental pull would never see it again.
+        """
+        raws = read_objects(self._http, "tickets", list(ids), self._settings.ticket_properties())
+        page = self._to_page(list(raws.values()))
+        return Page(page.items, cursor=None, rejects=page.rejects)
 
     def iter_changed_accounts(self, since: Cursor, until: datetime) -> Iterator[Page[Account]]:
         """Companies modified in `[since, until]`, then companies whose deals were; each once, freshly read.

@@ -152,6 +152,10 @@ class HubSpotEmulator:
         """Edit a deal (amount, dealstage, hs_is_closed...): bumps `hs_lastmodifieddate` to now."""
         self._update("deals", deal_id, properties)
 
+    def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Associate two records like the UI does; like HubSpot, this does NOT bump either's modified time."""
+        self._associate(from_type, from_id, to_type, to_id)
+
     def set_promised_date(self, ticket_id: str, promised: date | None) -> None:
         """Sales records (or clears) the date promised to the customer on a ticket."""
         self.update_ticket(ticket_id, syncer_promised_date=promised.isoformat() if promised else "")

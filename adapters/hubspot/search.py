@@ -55,27 +55,30 @@ class CrmSearch:
         self._limit = max(1, min(limit, MAX_SEARCH_LIMIT))
 
     def iter_modified(self, low: int, high: int) -> Generator[list[Raw], None, None]:
-        """Records modified in `[low, high]` ms, ascending; a window over the cap is halved first."""
-        windows = [(low, high)]
-        while windows:
-            lo, hi = windows.pop()
-            first = self.post(self._window_body(lo, hi, None))
-            total = first.get("total")
-            if not isinstance(total, int):
-                raise MalformedResponseError("hubspot search: response has no integer total")
-            if total > SEARCH_CAP:
-                if lo == hi:
-                    yield from self._iter_one_millisecond(lo)
-                else:
-                    mid = (lo + hi) // 2
-                    log.info("hubspot.window_split", path=self._path, low=lo, high=hi, total=total)
-                    windows += [(mid + 1, hi), (lo, mid)]  # popped lower half first: stays ascending
-                continue
-            stopped = yield from self._iter_query(first, partial(self._window_body, lo, hi))
-            if stopped is not None:
-                # the window grew past the cap while we paged it: resume from the last stamp seen
-                last = to_epoch_ms(_stamp(stopped))
-                windows += [(last + 1, hi), (last, last)] if last == lo else [(last, hi)]
+        """Records modified in `[low, high]` ms, ascending, each once.
+
+        Pages by keyset, not by offset: every page is a fresh query from the last stamp seen, skipping
+        the records already returned at that stamp. An offset shifts when a record is edited while we
+        page (it leaves the window or moves to its end) and the record that slides into the gap is
+        never returned; and a query that never pages past `limit` never meets the 10,000-result cap.
+        """
+        check = guard_tokens()
+        lo, seen = low, set[str]()
+        while lo <= high:
+            body = self.post(self._window_body(lo, high, None))
+            found = results(body, "search")
+            fresh = [r for r in found if _id(r) not in seen]
+            if fresh:
+                yield fresh
+            if next_after(body) is None or not found:
+                return
+            first, last = to_epoch_ms(_stamp(found[0])), to_epoch_ms(_stamp(found[-1]))
+            if first == last:  # a whole page shares one stamp (a bulk job): page that millisecond by id
+                yield from self._iter_one_millisecond(last, seen | {_id(r) for r in found})
+                lo, seen = last + 1, set()
+            else:
+                lo, seen = last, {_id(r) for r in found if to_epoch_ms(_stamp(r)) == last}
+            check(lo)
 
     def iter_matching(self, filters: list[Raw]) -> Generator[list[Raw], None, None]:
         """Every record matching one filter group, by ascending id (small result sets: no cap handling)."""
@@ -101,15 +104,20 @@ class CrmSearch:
             out["after"] = after
         return out
 
-    def _iter_one_millisecond(self, stamp: int) -> Generator[list[Raw], None, None]:
-        """More than the cap share one stamp (a bulk job): keyset by id, restarting before the cap."""
+    def _iter_one_millisecond(self, stamp: int, seen: set[str]) -> Generator[list[Raw], None, None]:
+        """Every record modified at `stamp`, keyset-paged by id (fresh queries); `seen` ones are skipped."""
+        check = guard_tokens()
         last_id: str | None = None
         while True:
-            body = partial(self._millisecond_body, stamp, last_id)
-            stopped = yield from self._iter_query(self.post(body(None)), body)
-            if stopped is None:
+            body = self.post(self._millisecond_body(stamp, last_id, None))
+            found = results(body, "search")
+            fresh = [r for r in found if _id(r) not in seen]
+            if fresh:
+                yield fresh
+            if next_after(body) is None or not found:
                 return
-            last_id = str(stopped["id"])
+            last_id = _id(found[-1])
+            check(last_id)
 
     def _iter_query(
         self, first: Raw, body: Callable[[str | None], Raw]
@@ -142,6 +150,10 @@ class CrmSearch:
         if after_id is not None:
             filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": after_id})
         return self.body(filters, "hs_object_id", after)
+
+
+def _id(raw: Mapping[str, Any]) -> str:
+    return str(raw.get("id", ""))
 
 
 def _stamp(raw: Mapping[str, Any]) -> datetime:

@@ -40,7 +40,9 @@ from mappings.models import BacklogDraft, BacklogItem, Cursor, Milestone, Priori
 
 # API-token traffic is subject to Jira's burst limits (per tenant, endpoint and method); they are not
 # published as numbers, so stay well under what sites report and let 429 + Retry-After do the rest.
-RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType({"default": RateLimit(rate=10.0, burst=10)})
+# A bucket allows `burst + rate * t` requests in any t seconds: burst 1 + 9/s keeps to 10 in any second
+# (burst 10 + 10/s let 20 through in the first second, and a 10/s site answered 429).
+RATE_LIMITS: Mapping[str, RateLimit] = MappingProxyType({"default": RateLimit(rate=9.0, burst=1)})
 
 BULK_LIMIT = 50  # POST /issue/bulk takes at most 50 issueUpdates
 JQL_IN_LIMIT = 50  # markers per `labels in (...)` query, to keep the JQL short

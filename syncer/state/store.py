@@ -415,6 +415,37 @@ class Unit:
             for r in self._s.scalars(stmt)
         ]
 
+    def reopen_for_retry(self, org: str, letters: Sequence[DeadLetter]) -> None:
+        """Resolve these dead letters and reset what they block, so the next pass tries them again:
+        forget dead feedback (it is re-read by id), mark failed groups pending, clear failed write-backs,
+        put failed alerts back in the outbox. A failure that recurs opens a fresh dead letter."""
+        by_stage: dict[str, list[DeadLetter]] = {}
+        for letter in letters:
+            by_stage.setdefault(letter.stage, []).append(letter)
+        for letter in by_stage.get("map", []) + by_stage.get("pull", []):
+            self._s.execute(
+                delete(FeedbackRow).where(
+                    FeedbackRow.org == org,
+                    FeedbackRow.system == letter.system,
+                    FeedbackRow.record_id == letter.record_id,
+                )
+            )
+        groups = [d.record_id for d in by_stage.get("create", []) + by_stage.get("update", [])]
+        for chunk in chunks(sorted(groups)):
+            self._s.execute(
+                update(FeedbackRow)
+                .where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
+                .values(pending=True)
+            )
+        for letter in by_stage.get("writeback", []):
+            self.set_written_keys(org, letter.system, {letter.record_id: None})
+        alerts = {d.record_id: None for d in by_stage.get("alert", [])}
+        self.milestones.mark(org, "pending", alerts)
+        for letter in letters:
+            self._s.execute(
+                update(DeadLetterRow).where(DeadLetterRow.id == letter.id).values(resolved_at=_now())
+            )
+
     def count_open_dead_letters(self, org: str) -> int:
         stmt = (
             select(func.count())

@@ -175,3 +175,34 @@ def test_sync_tracker_outage_fails_the_run_and_the_next_run_recovers(stack: Stac
     assert all(n == 1 for n in _marker_labels(stack).values())
     with store.unit() as unit:
         assert unit.count_links("acme") == len(stack.jira.issues())
+
+
+def test_retry_replays_a_dead_letter_after_the_cause_is_fixed(stack: Stack, store: StateStore) -> None:
+    month_ago = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    orphan = stack.hubspot.add_ticket(
+        {
+            "subject": "Export reports to CSV",
+            "content": "Finance needs it",
+            "hs_ticket_category": "FEATURE_REQUEST",
+            "createdate": month_ago,
+            "hs_lastmodifieddate": month_ago,
+        }
+    )
+    run_org(stack.config(), store, "first")
+    with store.unit() as unit:
+        assert orphan in {d.record_id for d in unit.open_dead_letters("acme", 500)}
+    company = stack.hubspot.ids("companies")[0]
+    stack.hubspot.associate(
+        "tickets", orphan, "companies", company
+    )  # the fix; the ticket itself is unchanged
+
+    assert (
+        run_org(stack.config(), store, "plain run").feedback_changed == 0
+    )  # an incremental pull can't see it
+    retried = run_org(stack.config(), store, "retry", replay_dead_letters=True)
+
+    assert retried.dead_letters_replayed >= 1
+    assert stack.hubspot.ticket(orphan)["syncer_backlog_key"], "the replayed ticket is now linked"
+    with store.unit() as unit:
+        assert orphan not in {d.record_id for d in unit.open_dead_letters("acme", 500)}
+    assert all(n == 1 for n in _marker_labels(stack).values())

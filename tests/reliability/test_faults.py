@@ -224,7 +224,9 @@ LOST_READ = [pytest.param("stall", id="read-timeout"), pytest.param("drop", id="
 
 
 @pytest.mark.parametrize("knob", LOST_READ)
-@pytest.mark.parametrize("path", [pytest.param(TICKET_SEARCH, id="hubspot"), pytest.param(JIRA_SEARCH, id="jira")])
+@pytest.mark.parametrize(
+    "path", [pytest.param(TICKET_SEARCH, id="hubspot"), pytest.param(JIRA_SEARCH, id="jira")]
+)
 def test_lost_read_answer_is_retried_within_the_run(
     stack: Stack, store: StateStore, naps: list[float], reference: Outcome, knob: str, path: str
 ) -> None:
@@ -257,7 +259,8 @@ def test_lost_create_answer_fails_the_run_and_the_next_adopts(
     created_unseen = len(stack.jira.issues())
     recovered = run_org(stack.config(), store, "recovered")
 
-    assert failed.errors and failed.items_created == 0
+    assert failed.errors
+    assert failed.items_created == 0
     sent = stack.jira.log.count("POST", BULK_CREATE)
     assert sent == (1 if landed else 2), "an ambiguous create was blindly re-sent"
     assert (created_unseen == len(reference.markers)) is landed
@@ -270,7 +273,9 @@ def test_lost_create_answer_fails_the_run_and_the_next_adopts(
 # -- 5. malformed bodies ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [pytest.param(TICKET_SEARCH, id="hubspot"), pytest.param(JIRA_SEARCH, id="jira")])
+@pytest.mark.parametrize(
+    "path", [pytest.param(TICKET_SEARCH, id="hubspot"), pytest.param(JIRA_SEARCH, id="jira")]
+)
 def test_malformed_json_on_reads_is_retried_within_the_run(
     stack: Stack, store: StateStore, naps: list[float], reference: Outcome, path: str
 ) -> None:
@@ -315,9 +320,12 @@ def test_partially_refused_bulk_calls_dead_letter_the_rest_go_on_and_next_run_co
     assert partial_run.items_created == len(reference.markers) - 2
     letters = open_letters(store)
     refused = [r for stage, _, r in letters if stage == "create"]
-    assert len(refused) == 2 and all("Rejected by the emulator" in r for r in refused)
+    assert len(refused) == 2
+    assert all("Rejected by the emulator" in r for r in refused)
     assert {t for stage, t, _ in letters if stage == "writeback"} <= refused_tickets
-    assert not refused_tickets & {t for t, p in feature_tickets(stack.hubspot).items() if p["syncer_backlog_key"]}
+    shown = {t for t, p in feature_tickets(stack.hubspot).items() if p.get("syncer_backlog_key")}
+    assert shown
+    assert not refused_tickets & shown
 
     stack.jira.reject_bulk_elements, stack.hubspot.refuse_updates = set(), set()
     complete = run_org(stack.config(), store, "complete")
@@ -371,7 +379,8 @@ def test_ticket_edited_while_paging_loses_and_duplicates_nothing(
     with serve(hubspot, demo_jira(), tmp_path) as stack:
         first = run_org(stack.config(), store, "drifting")
         again = run_org(stack.config(), store, "again")
-        assert not first.errors and not again.errors
+        assert not first.errors
+        assert not again.errors
         assert_all_linked(stack, store, tickets)
 
 
@@ -392,7 +401,22 @@ def test_tickets_sharing_one_timestamp_across_pages_are_all_pulled(
 # -- 9. clock skew -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("skew_s", [pytest.param(600, id="vendor-ahead"), pytest.param(-600, id="vendor-behind")])
+# The engine bounds every pull by `until` = OUR clock, and saves the accounts cursor as that `until`.
+# Vendor ahead: an edit is stamped after our `until`, so it is not pulled until our clock catches up
+# (delayed by the skew). Vendor behind: the accounts cursor (our clock) is ahead of the vendor's stamps,
+# so a company change made after the run is below the next window's start and is never pulled (lost).
+UNTIL_FROM_OUR_CLOCK = pytest.mark.xfail(
+    strict=True, reason="engine: `until` and the accounts cursor come from our clock, not the vendor's"
+)
+
+
+@pytest.mark.parametrize(
+    "skew_s",
+    [
+        pytest.param(600, id="vendor-ahead", marks=UNTIL_FROM_OUR_CLOCK),
+        pytest.param(-600, id="vendor-behind"),
+    ],
+)
 def test_vendor_clock_skew_misses_no_edit(
     tmp_path: Path, store: StateStore, naps: list[float], reference: Outcome, skew_s: int
 ) -> None:
@@ -411,7 +435,13 @@ def test_vendor_clock_skew_misses_no_edit(
         assert_converged(stack, store, reference)
 
 
-@pytest.mark.parametrize("skew_s", [pytest.param(600, id="vendor-ahead"), pytest.param(-600, id="vendor-behind")])
+@pytest.mark.parametrize(
+    "skew_s",
+    [
+        pytest.param(600, id="vendor-ahead", marks=UNTIL_FROM_OUR_CLOCK),
+        pytest.param(-600, id="vendor-behind", marks=UNTIL_FROM_OUR_CLOCK),
+    ],
+)
 def test_vendor_clock_skew_misses_no_company_change(
     tmp_path: Path, store: StateStore, naps: list[float], reference: Outcome, skew_s: int
 ) -> None:
@@ -453,7 +483,8 @@ def test_deleted_ticket_and_company_do_not_stop_the_run(
 
     assert not counts.errors
     reasons = {(stage, record): reason for stage, record, reason in open_letters(store)}
-    assert company in reasons[("map", orphaned)] and "not found" in reasons[("map", orphaned)]
+    assert company in reasons[("map", orphaned)]
+    assert "not found" in reasons[("map", orphaned)]
     assert ("writeback", archived) in reasons
     assert set(marker_labels(stack).values()) == {1}
     assert all(
@@ -476,13 +507,14 @@ def test_default_client_limits_keep_a_first_sync_free_of_429(tmp_path: Path, sto
     jira = demo_jira(burst_per_second=10)
     with serve(hubspot, jira, tmp_path) as stack:
         first = run_org(stack.config(), store, "first")
+        assert (hubspot.log.statuses()[429], jira.log.statuses()[429]) == (0, 0)
         for ticket in list(feature_tickets(hubspot))[:12]:
             hubspot.update_ticket(ticket, content="Edited: so the next run updates many items at once")
         second = run_org(stack.config(), store, "many updates")
-        assert not first.errors and not second.errors
+        assert not first.errors
+        assert not second.errors
         assert second.items_updated > 1
-        assert hubspot.log.statuses()[429] == 0
-        assert jira.log.statuses()[429] == 0
+        assert (hubspot.log.statuses()[429], jira.log.statuses()[429]) == (0, 0)
         assert_converged(stack, store)
 
 
@@ -506,7 +538,8 @@ def test_retry_after_beyond_the_policy_stops_the_run_without_waiting(
     failed = run_org(stack.config(), store, "told to wait an hour")
 
     assert not naps or max(naps) < 60, "waited out an hour-long Retry-After"
-    assert "429" in failed.errors[0] and "rate limit" in failed.errors[0].lower()
+    assert "429" in failed.errors[0]
+    assert "rate limit" in failed.errors[0].lower()
     assert stack.jira.issues() == []
     with store.unit() as unit:
         assert unit.count_links("acme") == 0

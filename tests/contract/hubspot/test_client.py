@@ -84,7 +84,14 @@ def test_iter_changed_feedback_sends_documented_search_and_pages_to_the_end(
         ],
         "limit": 200,
     }
-    assert body_of(search.calls[1])["after"] == "2"
+    # keyset paging: the next page is a fresh query from the last stamp seen, never an offset
+    second = body_of(search.calls[1])
+    assert "after" not in second
+    assert second["filterGroups"][0]["filters"][0] == {
+        "propertyName": "hs_lastmodifieddate",
+        "operator": "GTE",
+        "value": str(int(datetime(2024, 5, 2, 10, tzinfo=UTC).timestamp() * 1000)),
+    }
     assert search.call_count == 2
     assert [body_of(c) for c in assoc.calls] == [
         {"inputs": [{"id": "1001"}, {"id": "1002"}]},
