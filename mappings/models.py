@@ -6,6 +6,7 @@ Vendor field names never appear here: adapters translate vendor JSON into these 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -36,8 +37,25 @@ class ItemStatus(StrEnum):
     WONT_DO = "won't-do"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str) -> str:
+    """Text every store and vendor accepts: no NUL/control characters (PostgreSQL rejects NUL), no lone
+    surrogates (not encodable as UTF-8; they become U+FFFD). Emoji, CJK and newlines pass untouched."""
+    if value.isascii() and value.isprintable():
+        return value
+    text = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _CONTROL.sub("", text)
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _clean_strings(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
 
 
 class _Record(_Frozen):

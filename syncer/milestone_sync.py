@@ -183,7 +183,7 @@ class MilestoneSync:
                 return
             tried = [o.alert.key for o in batch if o.state == "attempted"]
             found = self._sink.find_alerts(tried) if tried else {}
-            fresh = [o.alert for o in batch if o.alert.key not in found]
+            fresh = self._current_owners([o.alert for o in batch if o.alert.key not in found])
             with self._store.unit() as unit:
                 unit.milestones.mark(self._org, "sent", dict(found))
                 unit.milestones.mark(self._org, "attempted", {a.key: None for a in fresh})
@@ -192,6 +192,13 @@ class MilestoneSync:
                 self._send(fresh)
 
     def _send(self, alerts: list[Alert]) -> None:
+        if self._channel != "webhook":  # a CRM task or note must be addressed to someone
+            orphans = [a for a in alerts if a.owner is None]
+            if orphans:
+                self._dead_letter_unowned(orphans)
+                alerts = [a for a in alerts if a.owner is not None]
+            if not alerts:
+                return
         try:
             results = self._sink.create_alerts(alerts)
             self._failpoint("alerts.remote_done")
@@ -211,3 +218,26 @@ class MilestoneSync:
                 )
         self._counts.alerts_created += len(sent)
         log.info("alerts.sent", count=len(sent), failed=len(failed))
+
+    def _current_owners(self, alerts: list[Alert]) -> list[Alert]:
+        """Address each alert to the account's owner as of now (owners change; a retry after assigning one
+        must reach the new owner)."""
+        updated: list[Alert] = []
+        with self._store.unit() as unit:
+            for alert in alerts:
+                snapshot = unit.account_snapshot(self._org, alert.account_id)
+                owner = Account.model_validate(snapshot).owner if snapshot else alert.owner
+                updated.append(alert if owner == alert.owner else alert.model_copy(update={"owner": owner}))
+        return updated
+
+    def _dead_letter_unowned(self, alerts: list[Alert]) -> None:
+        with self._store.unit() as unit:
+            unit.milestones.mark(self._org, "failed", {a.key: "no owner" for a in alerts}, error=True)
+            for alert in alerts:
+                reason = (
+                    f"account {alert.account_name} ({alert.account_id}) has no owner (deleted or never set): "
+                    f"assign one in the CRM, then run `syncer retry`. Alert: {alert.subject}"
+                )
+                self._counts.dead_letters += unit.dead_letter(
+                    self._org, self._sink.system, alert.key, "alert", reason
+                )

@@ -157,7 +157,7 @@ def to_account(
     company_id = _record_id(raw)
     props = _props(raw)
     owner_id = _text(props, "hubspot_owner_id")
-    owner = owners.get(owner_id, Owner(id=owner_id)) if owner_id else None
+    owner = owners.get(owner_id) if owner_id else None  # an id missing from the owners list: deleted
     updated = raw.get("updatedAt") or props.get("hs_lastmodifieddate")
     return Account(
         system="hubspot",

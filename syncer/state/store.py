@@ -280,6 +280,18 @@ class Unit:
             links.extend(_link(row) for row in self._s.scalars(stmt))
         return sorted(links, key=lambda link: link.item_key)
 
+    def account_snapshot(self, org: str, account_id: str) -> Mapping[str, Any] | None:
+        """The latest stored snapshot of an account (from any of its feedback records)."""
+        stmt = (
+            select(FeedbackRow.payload)
+            .where(FeedbackRow.org == org, FeedbackRow.account_id == account_id)
+            .order_by(FeedbackRow.updated_at.desc())
+            .limit(1)
+        )
+        payload = self._s.scalar(stmt)
+        account = payload.get("account") if payload else None
+        return account if isinstance(account, dict) else None
+
     def waiting_accounts(self, org: str, milestone_id: str) -> int:
         """How many distinct accounts wait on an item in this milestone."""
         groups = [link.group_key for link in self.links_in_milestones(org, [milestone_id])]

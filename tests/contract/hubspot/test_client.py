@@ -280,8 +280,7 @@ def test_get_accounts_leaves_unknown_ids_out(http: HttpClient, mock: respx.MockR
     assert set(accounts) == {"5001", "5002"}
     assert accounts["5002"].owner is not None
     assert accounts["5002"].owner.name == "娜 李"
-    assert accounts["5001"].owner is not None
-    assert accounts["5001"].owner.email == ""
+    assert accounts["5001"].owner is None  # its owner id is not in the owners list: deleted
     assert accounts["5002"].arr == 0.0
 
 
