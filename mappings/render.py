@@ -16,7 +16,7 @@ from mappings.feedback import (
     prioritise,
     priority_score,
 )
-from mappings.models import Account, BacklogDraft, Feedback
+from mappings.models import Account, BacklogDraft, Feedback, Priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,4 +119,22 @@ def render_draft(members: Sequence[Member], weights: PriorityWeights, options: R
         account_count=count,
         total_arr=total_arr,
         open_deal_value=open_deals,
+    )
+
+
+ORPHAN_NOTE = (
+    "No customer request is linked to this item any more: the requests behind it were regrouped, "
+    "reclassified or removed in the CRM. Kept for R&D to decide; syncer no longer updates it."
+)
+
+
+def render_orphan(title: str, options: RenderOptions) -> BacklogDraft:
+    """The draft for an item whose group lost its last request (we never delete R&D's items)."""
+    return BacklogDraft(
+        title=title,
+        body=ORPHAN_NOTE,
+        labels=tuple(sorted(set(options.labels))),
+        priority=Priority.LOWEST,
+        account_count=0,
+        total_arr=0.0,
     )

@@ -16,7 +16,7 @@ import structlog
 from adapters.errors import PermanentError
 from mappings.feedback import Member, PriorityWeights
 from mappings.models import BacklogDraft, BacklogItem
-from mappings.render import RenderOptions, render_draft
+from mappings.render import RenderOptions, render_draft, render_orphan
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSink, TrackerSink
@@ -72,9 +72,12 @@ class Apply:
                 members = unit.group_members(self._org, keys)
                 links = unit.get_links(self._org, keys)
             after = keys[-1]
-            plans = [self._plan(k, members[k], links.get(k)) for k in keys if members[k]]
+            plans = [self._plan(k, members[k], links.get(k)) for k in keys if members[k] or k in links]
+            empty = [k for k in keys if not members[k] and k not in links]
             self._counts.groups_planned += len(plans)
-            unchanged = [p.key for p in plans if p.link is not None and p.link.draft_hash == p.draft_hash]
+            unchanged = [
+                p.key for p in plans if p.link is not None and p.link.draft_hash == p.draft_hash
+            ] + empty
             if unchanged:
                 with self._store.unit() as unit:
                     unit.clear_pending(self._org, unchanged)
@@ -83,7 +86,10 @@ class Apply:
 
     def _plan(self, key: str, stored: Sequence[StoredFeedback], link: Link | None) -> PlannedGroup:
         members: list[Member] = [from_payload(s.payload) for s in stored]
-        draft = render_draft(members, self._weights, self._options)
+        if members:
+            draft = render_draft(members, self._weights, self._options)
+        else:  # the group lost its last request: say so on the item, keep it
+            draft = render_orphan(link.title if link else key, self._options)
         return PlannedGroup(key, marker_for(self._org, key), draft, draft_hash(draft), link)
 
     def _create(self, plans: list[PlannedGroup]) -> None:

@@ -95,10 +95,15 @@ class Ingest:
         wanted = [fb for fb in page.items if is_product_feedback(fb, self._rule)]
         counts.feedback_ignored += len(page.items) - len(wanted)
         with self._store.unit() as unit:
-            known = unit.feedback_state(org, system, [fb.id for fb in wanted])
-        changed = [fb for fb in wanted if known.get(fb.id, ("",))[0] != content_hash(fb)]
+            known = unit.feedback_state(org, system, [fb.id for fb in page.items])
+        changed = [fb for fb in wanted if known.get(fb.id, ("", ""))[0] != content_hash(fb)]
+        dropped = sorted({fb.id for fb in page.items if fb.id in known} - {fb.id for fb in wanted})
         accounts = self._accounts_for(changed)
         good, dead = self._classify(changed, accounts)
+        # groups that lose a member (regrouped, dead-lettered, no longer feedback) must be re-rendered
+        left = [(fb.id, group_key(fb)) for fb in good] + [(fb.id, DEAD_GROUP) for fb, _ in dead]
+        left += [(record_id, "") for record_id in dropped]
+        abandoned = {known[i][1] for i, new in left if i in known and known[i][1] not in (new, DEAD_GROUP)}
         with self._store.unit() as unit:
             for reject in page.rejects:
                 counts.dead_letters += unit.dead_letter(
@@ -110,6 +115,8 @@ class Ingest:
                 )
             unit.save_feedback(org, [self._stored(fb, accounts.get(fb.account_id or "")) for fb in good])
             unit.save_feedback(org, [self._stored(fb, None, DEAD_GROUP) for fb, _ in dead], pending=False)
+            unit.forget_feedback(org, system, dropped)
+            unit.mark_groups_dirty(org, abandoned)
             if good:
                 unit.resolve_dead_letters(org, system, [fb.id for fb in good])
             if page.cursor is not None and stream is not None:

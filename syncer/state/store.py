@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from mappings.models import Cursor
 from syncer.state.milestone_repo import MilestoneRepo
 from syncer.state.sql import chunks, upsert
-from syncer.state.tables import CursorRow, DeadLetterRow, FeedbackRow, IntentRow, LinkRow, RunRow
+from syncer.state.tables import (
+    CursorRow,
+    DeadLetterRow,
+    DirtyGroupRow,
+    FeedbackRow,
+    IntentRow,
+    LinkRow,
+    RunRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,17 +149,28 @@ class Unit:
         self._s.execute(delete(CursorRow).where(CursorRow.org == org, CursorRow.stream == stream))
 
     # -- feedback -----------------------------------------------------------------------------------
-    def feedback_state(
-        self, org: str, system: str, ids: Collection[str]
-    ) -> dict[str, tuple[str, str | None]]:
-        """record id -> (content hash, written key) for the ids we have seen before."""
-        found: dict[str, tuple[str, str | None]] = {}
+    def feedback_state(self, org: str, system: str, ids: Collection[str]) -> dict[str, tuple[str, str]]:
+        """record id -> (content hash, group key) for the ids we have seen before."""
+        found: dict[str, tuple[str, str]] = {}
         for chunk in chunks(sorted(ids)):
-            stmt = select(FeedbackRow.record_id, FeedbackRow.content_hash, FeedbackRow.written_key).where(
+            stmt = select(FeedbackRow.record_id, FeedbackRow.content_hash, FeedbackRow.group_key).where(
                 FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id.in_(chunk)
             )
-            found.update({rid: (h, wk) for rid, h, wk in self._s.execute(stmt)})
+            found.update({rid: (h, group) for rid, h, group in self._s.execute(stmt)})
         return found
+
+    def forget_feedback(self, org: str, system: str, record_ids: Collection[str]) -> None:
+        for chunk in chunks(sorted(record_ids)):
+            self._s.execute(
+                delete(FeedbackRow).where(
+                    FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id.in_(chunk)
+                )
+            )
+
+    def mark_groups_dirty(self, org: str, group_keys: Collection[str]) -> None:
+        now = _now()
+        rows = [{"org": org, "group_key": key, "created_at": now} for key in sorted(set(group_keys))]
+        upsert(self._s, DirtyGroupRow, rows, ("org", "group_key"), update=())
 
     def save_feedback(self, org: str, records: Sequence[StoredFeedback], pending: bool = True) -> None:
         """Upsert changed records; `pending` ones wait until their group is applied."""
@@ -192,7 +211,7 @@ class Unit:
             )
 
     def pending_groups(self, org: str, after: str = "", limit: int = 200) -> list[str]:
-        """Groups with changed feedback not yet applied, in key order, after `after` (keyset paging)."""
+        """Groups with changed (or lost) feedback not yet applied, in key order, after `after` (keyset)."""
         stmt = (
             select(FeedbackRow.group_key)
             .where(FeedbackRow.org == org, FeedbackRow.pending.is_(True), FeedbackRow.group_key > after)
@@ -200,12 +219,18 @@ class Unit:
             .order_by(FeedbackRow.group_key)
             .limit(limit)
         )
-        return list(self._s.scalars(stmt))
+        dirty = (
+            select(DirtyGroupRow.group_key)
+            .where(DirtyGroupRow.org == org, DirtyGroupRow.group_key > after)
+            .order_by(DirtyGroupRow.group_key)
+            .limit(limit)
+        )
+        return sorted(set(self._s.scalars(stmt)) | set(self._s.scalars(dirty)))[:limit]
 
     def pending_group_count(self, org: str) -> int:
-        stmt = select(func.count(func.distinct(FeedbackRow.group_key))).where(
-            FeedbackRow.org == org, FeedbackRow.pending.is_(True)
-        )
+        dirty = select(DirtyGroupRow.group_key).where(DirtyGroupRow.org == org)
+        pending = select(FeedbackRow.group_key).where(FeedbackRow.org == org, FeedbackRow.pending.is_(True))
+        stmt = select(func.count()).select_from(pending.union(dirty).subquery())
         return int(self._s.scalar(stmt) or 0)
 
     def group_members(self, org: str, group_keys: Collection[str]) -> dict[str, list[StoredFeedback]]:
@@ -218,6 +243,9 @@ class Unit:
 
     def clear_pending(self, org: str, group_keys: Collection[str]) -> None:
         for chunk in chunks(sorted(group_keys)):
+            self._s.execute(
+                delete(DirtyGroupRow).where(DirtyGroupRow.org == org, DirtyGroupRow.group_key.in_(chunk))
+            )
             self._s.execute(
                 update(FeedbackRow)
                 .where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))

@@ -177,3 +177,13 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (Index("ix_runs_org_started", "org", "started_at"),)
+
+
+class DirtyGroupRow(Base):
+    """A group that lost a member (regrouped or dead-lettered): its item must be re-rendered, even if
+    no feedback record of the group changed (or none is left)."""
+
+    __tablename__ = "dirty_groups"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column()

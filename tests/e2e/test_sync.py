@@ -206,3 +206,51 @@ def test_retry_replays_a_dead_letter_after_the_cause_is_fixed(stack: Stack, stor
     with store.unit() as unit:
         assert orphan not in {d.record_id for d in unit.open_dead_letters("acme", 500)}
     assert all(n == 1 for n in _marker_labels(stack).values())
+
+
+def test_sync_a_regrouped_ticket_updates_both_items_and_an_emptied_item_says_so(
+    stack: Stack, store: StateStore
+) -> None:
+    company = stack.hubspot.ids("companies")[0]
+    lone = stack.hubspot.add_ticket(
+        {
+            "subject": "Quantum teleport export",
+            "content": "only we ask",
+            "hs_ticket_category": "FEATURE_REQUEST",
+        },
+        company,
+    )
+    run_org(stack.config(), store, "first")
+    lone_key = str(stack.hubspot.ticket(lone)["syncer_backlog_key"])
+    big_key = _top_key(store)
+    big_ticket = next(t for t in _feature_tickets(stack) if t.get("syncer_backlog_key") == big_key)
+    big_accounts = stack.jira.issue(big_key)["fields"]["customfield_10050"]
+
+    stack.hubspot.update_ticket(lone, subject=str(big_ticket["subject"]))  # now asks for the big item
+    counts = run_org(stack.config(), store, "regrouped")
+
+    assert counts.items_created == 0
+    assert stack.hubspot.ticket(lone)["syncer_backlog_key"] == big_key
+    assert "No customer request is linked to this item any more" in str(stack.jira.issue(lone_key)["fields"])
+    assert stack.jira.issue(lone_key)["fields"]["customfield_10050"] == 0
+    assert stack.jira.issue(big_key)["fields"]["customfield_10050"] >= big_accounts
+    with store.unit() as unit:
+        assert unit.pending_group_count("acme") == 0
+
+
+def test_sync_feedback_reclassified_away_leaves_its_item(stack: Stack, store: StateStore) -> None:
+    run_org(stack.config(), store, "first")
+    key = _top_key(store)
+    before = stack.jira.issue(key)["fields"]["customfield_10050"]
+    members = [t for t in _feature_tickets(stack) if t.get("syncer_backlog_key") == key]
+    for ticket in members:
+        stack.hubspot.update_ticket(str(ticket["hs_object_id"]), hs_ticket_category="BILLING_ISSUE")
+
+    run_org(stack.config(), store, "reclassified")
+
+    assert stack.jira.issue(key)["fields"]["customfield_10050"] == 0 < before
+
+
+def _top_key(store: StateStore) -> str:
+    with store.unit() as unit:
+        return unit.top_links("acme", 1)[0].item_key

@@ -55,8 +55,8 @@ def test_feedback_upsert_pending_groups_and_members(store: StateStore) -> None:
         assert unit.pending_groups("acme") == ["fp:a", "fp:b"]
         assert unit.pending_groups("acme", after="fp:a") == ["fp:b"]
         assert unit.feedback_state("acme", "hubspot", ["1", "3", "404"]) == {
-            "1": ("h1", None),
-            "3": ("h2", None),
+            "1": ("h1", "fp:a"),
+            "3": ("h2", "fp:b"),
         }
         members = unit.group_members("acme", ["fp:a"])
         assert sorted(m.record_id for m in members["fp:a"]) == ["1", "2"]
