@@ -113,7 +113,7 @@ class Apply:
                 unit.mark_applied(self._org, {p.marker: item.key for p, item in done})
                 unit.mark_applied(self._org, {m: err for m, (_, err) in failed.items()}, state="failed")
                 for plan, error in failed.values():
-                    self._counts.dead_letters += unit.dead_letter(
+                    self._counts.dead_letters += unit.audit.dead_letter(
                         self._org,
                         self._tracker.system,
                         plan.key,
@@ -160,7 +160,7 @@ class Apply:
                 item = self._tracker.update_item(plan.link.item_key, plan.draft)
             except PermanentError as exc:  # e.g. the item was deleted in the tracker: tell, go on
                 with self._store.unit() as unit:
-                    self._counts.dead_letters += unit.dead_letter(
+                    self._counts.dead_letters += unit.audit.dead_letter(
                         self._org, self._tracker.system, plan.key, "update", str(exc), plan.link.item_key
                     )
                 continue
@@ -210,7 +210,7 @@ class Apply:
                 unit.set_written_keys(self._org, self._crm.system, ok)
                 for result in results:
                     if not result.ok:
-                        self._counts.dead_letters += unit.dead_letter(
+                        self._counts.dead_letters += unit.audit.dead_letter(
                             self._org, self._crm.system, result.ref, "writeback", result.error or "refused"
                         )
             self._counts.links_written += len(ok)

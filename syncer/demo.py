@@ -131,7 +131,7 @@ def run_demo(scenario: str = "hubspot-jira", seed: int = 7, database_url: str | 
             result.passes.append(run_org(config, store, "repeat"))
             with store.unit() as unit:
                 result.top_items = unit.top_links(config.org, 10)
-                result.dead_letters = unit.open_dead_letters(config.org, 10)
+                result.dead_letters = unit.audit.open_dead_letters(config.org, 10)
                 result.milestones = [
                     (m, unit.waiting_accounts(config.org, m.milestone.id))
                     for m in unit.milestones.summaries(config.org)

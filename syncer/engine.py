@@ -89,7 +89,7 @@ class Engine:
         structlog.contextvars.bind_contextvars(org=org, run_id=run_id)
         before = self._requests()
         with self._store.unit() as unit:
-            unit.start_run(org, run_id, name)
+            unit.audit.start_run(org, run_id, name)
         status, error = "ok", None
         try:
             self._pass(counts, since, until or self._clock(), replay_dead_letters)
@@ -101,7 +101,7 @@ class Engine:
             counts.requests = self._requests() - before
             with self._store.unit() as unit:
                 final = status if status == "failed" or not counts.dead_letters else "partial"
-                unit.finish_run(run_id, final, counts.as_dict(), error)
+                unit.audit.finish_run(run_id, final, counts.as_dict(), error)
             structlog.contextvars.unbind_contextvars("org", "run_id")
         log.info("run.finished", **counts.public(), status=status)
         return counts
@@ -159,7 +159,7 @@ class Engine:
 
     def _replay(self, ingest: Ingest, counts: PassCounts) -> None:
         with self._store.unit() as unit:
-            letters = unit.open_dead_letters(self.config.org, limit=100_000)
+            letters = unit.audit.open_dead_letters(self.config.org, limit=100_000)
             unit.reopen_for_retry(self.config.org, letters)
         counts.dead_letters_replayed = len(letters)
         records = [

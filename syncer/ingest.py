@@ -106,11 +106,11 @@ class Ingest:
         abandoned = {known[i][1] for i, new in left if i in known and known[i][1] not in (new, DEAD_GROUP)}
         with self._store.unit() as unit:
             for reject in page.rejects:
-                counts.dead_letters += unit.dead_letter(
+                counts.dead_letters += unit.audit.dead_letter(
                     org, system, reject.record_id, "pull", reject.reason, reject.raw
                 )
             for fb, reason in dead:
-                counts.dead_letters += unit.dead_letter(
+                counts.dead_letters += unit.audit.dead_letter(
                     org, system, fb.id, "map", reason, fb.model_dump_json()
                 )
             unit.save_feedback(org, [self._stored(fb, accounts.get(fb.account_id or "")) for fb in good])
@@ -118,7 +118,7 @@ class Ingest:
             unit.forget_feedback(org, system, dropped)
             unit.mark_groups_dirty(org, abandoned)
             if good:
-                unit.resolve_dead_letters(org, system, [fb.id for fb in good])
+                unit.audit.resolve_dead_letters(org, system, [fb.id for fb in good])
             if page.cursor is not None and stream is not None:
                 unit.save_cursor(org, stream, page.cursor)
         counts.feedback_changed += len(good)

@@ -213,7 +213,7 @@ class MilestoneSync:
             unit.milestones.mark(self._org, "sent", sent)
             unit.milestones.mark(self._org, "failed", failed, error=True)
             for key, error in failed.items():
-                self._counts.dead_letters += unit.dead_letter(
+                self._counts.dead_letters += unit.audit.dead_letter(
                     self._org, self._sink.system, key, "alert", error or "refused"
                 )
         self._counts.alerts_created += len(sent)
@@ -238,6 +238,6 @@ class MilestoneSync:
                     f"account {alert.account_name} ({alert.account_id}) has no owner (deleted or never set): "
                     f"assign one in the CRM, then run `syncer retry`. Alert: {alert.subject}"
                 )
-                self._counts.dead_letters += unit.dead_letter(
+                self._counts.dead_letters += unit.audit.dead_letter(
                     self._org, self._sink.system, alert.key, "alert", reason
                 )

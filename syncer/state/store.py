@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +11,9 @@ from sqlalchemy import Engine, create_engine, delete, event, func, select, updat
 from sqlalchemy.orm import Session, sessionmaker
 
 from mappings.models import Cursor
+from syncer.state.audit_repo import AuditRepo
 from syncer.state.milestone_repo import MilestoneRepo
+from syncer.state.records import ITEM_STATE, DeadLetter, Link, StoredFeedback
 from syncer.state.sql import chunks, upsert
 from syncer.state.tables import (
     CursorRow,
@@ -21,62 +22,7 @@ from syncer.state.tables import (
     FeedbackRow,
     IntentRow,
     LinkRow,
-    RunRow,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFeedback:
-    system: str
-    record_id: str
-    group_key: str
-    content_hash: str
-    payload: Mapping[str, Any]
-    written_key: str | None
-    account_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    group_key: str
-    marker: str
-    tracker: str
-    item_key: str
-    item_url: str
-    draft_hash: str
-    title: str = ""
-    account_count: int = 0
-    total_arr: float = 0.0
-    priority: str = ""
-    open_deal_value: float = 0.0
-    item_status: str = ""
-    milestone_id: str | None = None
-    signature: str = ""
-
-
-_ITEM_STATE = {"item_status", "milestone_id", "signature"}
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    id: int
-    system: str
-    record_id: str
-    stage: str
-    reason: str
-    attempts: int
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    id: str
-    kind: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    counts: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
 
 
 def _now() -> datetime:
@@ -127,6 +73,7 @@ class Unit:
     def __init__(self, session: Session, dialect: str) -> None:
         self._s, self._dialect = session, dialect
         self.milestones = MilestoneRepo(session)
+        self.audit = AuditRepo(session)
 
     # -- cursors ------------------------------------------------------------------------------------
     def get_cursor(self, org: str, stream: str) -> Cursor | None:
@@ -281,7 +228,7 @@ class Unit:
         """Upsert what we rendered; the item's tracker state (status, milestone) is kept on conflict."""
         now = _now()
         rows = [{"org": org, **_link_columns(link), "created_at": now, "updated_at": now} for link in links]
-        keep = _ITEM_STATE | {"org", "group_key", "created_at"}
+        keep = ITEM_STATE | {"org", "group_key", "created_at"}
         drafted = [c for c in (rows[0] if rows else {}) if c not in keep]
         upsert(self._s, LinkRow, rows, ("org", "group_key"), update=drafted)
 
@@ -397,64 +344,6 @@ class Unit:
                 .values(state=state, result=result[:300], updated_at=_now())
             )
 
-    # -- dead letters -------------------------------------------------------------------------------
-    def dead_letter(
-        self, org: str, system: str, record_id: str, stage: str, reason: str, payload: str = ""
-    ) -> bool:
-        """Record (or refresh) an open dead letter for this record and stage; True when newly opened."""
-        now = _now()
-        row = self._s.scalars(
-            select(DeadLetterRow).where(
-                DeadLetterRow.org == org,
-                DeadLetterRow.system == system,
-                DeadLetterRow.record_id == record_id,
-                DeadLetterRow.stage == stage,
-                DeadLetterRow.resolved_at.is_(None),
-            )
-        ).first()
-        if row is None:
-            self._s.add(
-                DeadLetterRow(
-                    org=org,
-                    system=system,
-                    record_id=record_id,
-                    stage=stage,
-                    reason=reason,
-                    payload=payload[:20_000],
-                    attempts=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            return True
-        row.reason, row.attempts, row.updated_at = reason, row.attempts + 1, now
-        return False
-
-    def resolve_dead_letters(self, org: str, system: str, record_ids: Collection[str]) -> None:
-        for chunk in chunks(sorted(record_ids)):
-            self._s.execute(
-                update(DeadLetterRow)
-                .where(
-                    DeadLetterRow.org == org,
-                    DeadLetterRow.system == system,
-                    DeadLetterRow.record_id.in_(chunk),
-                    DeadLetterRow.resolved_at.is_(None),
-                )
-                .values(resolved_at=_now())
-            )
-
-    def open_dead_letters(self, org: str, limit: int = 100) -> list[DeadLetter]:
-        stmt = (
-            select(DeadLetterRow)
-            .where(DeadLetterRow.org == org, DeadLetterRow.resolved_at.is_(None))
-            .order_by(DeadLetterRow.updated_at.desc(), DeadLetterRow.id)
-            .limit(limit)
-        )
-        return [
-            DeadLetter(r.id, r.system, r.record_id, r.stage, r.reason, r.attempts, r.updated_at)
-            for r in self._s.scalars(stmt)
-        ]
-
     def reopen_for_retry(self, org: str, letters: Sequence[DeadLetter]) -> None:
         """Resolve these dead letters and reset what they block, so the next pass tries them again:
         forget dead feedback (it is re-read by id), mark failed groups pending, clear failed write-backs,
@@ -485,34 +374,6 @@ class Unit:
             self._s.execute(
                 update(DeadLetterRow).where(DeadLetterRow.id == letter.id).values(resolved_at=_now())
             )
-
-    def count_open_dead_letters(self, org: str) -> int:
-        stmt = (
-            select(func.count())
-            .select_from(DeadLetterRow)
-            .where(DeadLetterRow.org == org, DeadLetterRow.resolved_at.is_(None))
-        )
-        return int(self._s.scalar(stmt) or 0)
-
-    # -- runs ---------------------------------------------------------------------------------------
-    def start_run(self, org: str, run_id: str, kind: str) -> None:
-        self._s.add(RunRow(id=run_id, org=org, kind=kind, status="running", counts={}, started_at=_now()))
-
-    def finish_run(
-        self, run_id: str, status: str, counts: Mapping[str, Any], error: str | None = None
-    ) -> None:
-        self._s.execute(
-            update(RunRow)
-            .where(RunRow.id == run_id)
-            .values(status=status, counts=dict(counts), error=error, finished_at=_now())
-        )
-
-    def recent_runs(self, org: str, limit: int = 10) -> list[RunRecord]:
-        stmt = select(RunRow).where(RunRow.org == org).order_by(RunRow.started_at.desc()).limit(limit)
-        return [
-            RunRecord(r.id, r.kind, r.status, r.started_at, r.finished_at, dict(r.counts or {}), r.error)
-            for r in self._s.scalars(stmt)
-        ]
 
 
 def _stored(row: FeedbackRow) -> StoredFeedback:

@@ -140,7 +140,7 @@ def test_sync_dead_letters_feedback_without_company_and_goes_on(stack: Stack, st
     counts = run_org(stack.config(), store, "first")
     assert counts.items_created > 0
     with store.unit() as unit:
-        letters = {d.record_id: d for d in unit.open_dead_letters("acme", 500)}
+        letters = {d.record_id: d for d in unit.audit.open_dead_letters("acme", 500)}
     assert "no associated account/company" in letters[orphan].reason
     time.sleep(0.01)
     assert run_org(stack.config(), store, "again").dead_letters == 0  # not counted again: unchanged
@@ -190,7 +190,7 @@ def test_retry_replays_a_dead_letter_after_the_cause_is_fixed(stack: Stack, stor
     )
     run_org(stack.config(), store, "first")
     with store.unit() as unit:
-        assert orphan in {d.record_id for d in unit.open_dead_letters("acme", 500)}
+        assert orphan in {d.record_id for d in unit.audit.open_dead_letters("acme", 500)}
     company = stack.hubspot.ids("companies")[0]
     stack.hubspot.associate(
         "tickets", orphan, "companies", company
@@ -204,7 +204,7 @@ def test_retry_replays_a_dead_letter_after_the_cause_is_fixed(stack: Stack, stor
     assert retried.dead_letters_replayed >= 1
     assert stack.hubspot.ticket(orphan)["syncer_backlog_key"], "the replayed ticket is now linked"
     with store.unit() as unit:
-        assert orphan not in {d.record_id for d in unit.open_dead_letters("acme", 500)}
+        assert orphan not in {d.record_id for d in unit.audit.open_dead_letters("acme", 500)}
     assert all(n == 1 for n in _marker_labels(stack).values())
 
 

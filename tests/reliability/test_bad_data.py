@@ -64,7 +64,7 @@ def test_alert_for_an_account_whose_owner_was_deleted_is_dead_lettered_then_retr
 
     assert planned.errors == []
     with store.unit() as unit:
-        letters = [d for d in unit.open_dead_letters("acme", 500) if d.stage == "alert"]
+        letters = [d for d in unit.audit.open_dead_letters("acme", 500) if d.stage == "alert"]
     assert len(letters) == 1
     assert "Ownerless GmbH" in letters[0].reason
     assert "has no owner" in letters[0].reason

@@ -144,7 +144,7 @@ def assert_converged(stack: Stack, store: StateStore, reference: Outcome | None 
 
 def open_letters(store: StateStore) -> list[tuple[str, str, str]]:
     with store.unit() as unit:
-        return [(d.stage, d.record_id, d.reason) for d in unit.open_dead_letters("acme", 1000)]
+        return [(d.stage, d.record_id, d.reason) for d in unit.audit.open_dead_letters("acme", 1000)]
 
 
 def fail_then_recover(stack: Stack, store: StateStore) -> tuple[PassCounts, PassCounts]:

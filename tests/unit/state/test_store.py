@@ -103,23 +103,23 @@ def test_intents_pending_until_applied(store: StateStore) -> None:
 
 def test_dead_letters_open_refresh_and_resolve(store: StateStore) -> None:
     with store.unit() as unit:
-        assert unit.dead_letter("acme", "hubspot", "7", "map", "no company") is True
-        assert unit.dead_letter("acme", "hubspot", "7", "map", "still no company") is False
+        assert unit.audit.dead_letter("acme", "hubspot", "7", "map", "no company") is True
+        assert unit.audit.dead_letter("acme", "hubspot", "7", "map", "still no company") is False
     with store.unit() as unit:
-        [letter] = unit.open_dead_letters("acme")
+        [letter] = unit.audit.open_dead_letters("acme")
         assert (letter.record_id, letter.reason, letter.attempts) == ("7", "still no company", 2)
-        unit.resolve_dead_letters("acme", "hubspot", ["7"])
+        unit.audit.resolve_dead_letters("acme", "hubspot", ["7"])
     with store.unit() as unit:
-        assert unit.count_open_dead_letters("acme") == 0
+        assert unit.audit.count_open_dead_letters("acme") == 0
 
 
 def test_runs_are_recorded_with_counts(store: StateStore) -> None:
     with store.unit() as unit:
-        unit.start_run("acme", "r1", "run")
+        unit.audit.start_run("acme", "r1", "run")
     with store.unit() as unit:
-        unit.finish_run("r1", "ok", {"items_created": 3})
+        unit.audit.finish_run("r1", "ok", {"items_created": 3})
     with store.unit() as unit:
-        [run] = unit.recent_runs("acme")
+        [run] = unit.audit.recent_runs("acme")
         assert (run.status, run.counts["items_created"], run.finished_at is not None) == ("ok", 3, True)
 
 
