@@ -190,6 +190,7 @@ class Apply:
         ]
         unit.save_links(self._org, links)
         unit.clear_pending(self._org, [p.key for p, _ in done])
+        unit.audit.resolve_dead_letters(self._org, self._tracker.system, [p.key for p, _ in done])
 
     # -- write-back ---------------------------------------------------------------------------------
     def write_back(self) -> None:

@@ -25,6 +25,7 @@ log = structlog.get_logger("syncer.engine")
 
 FEEDBACK_STREAM = "feedback"
 ACCOUNTS_STREAM = "accounts"
+CLOCK_SKEW_ALLOWANCE = timedelta(days=1)
 
 
 def weights_from(config: OrgConfig) -> PriorityWeights:
@@ -124,8 +125,10 @@ class Engine:
         overlap = timedelta(seconds=cfg.crm.overlap_seconds)
         if replay:
             self._replay(ingest, counts)
-        ingest.run(stream, since, overlap, until)
-        ingest.run_accounts(ACCOUNTS_STREAM, overlap, until)
+        # the vendor's clock may run ahead of ours: bound pulls generously, cursors are vendor stamps
+        crm_until = until + CLOCK_SKEW_ALLOWANCE
+        ingest.run(stream, since, overlap, crm_until)
+        ingest.run_accounts(ACCOUNTS_STREAM, overlap, crm_until)
         apply = Apply(
             cfg.org,
             self._store,

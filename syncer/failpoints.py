@@ -16,7 +16,7 @@ Failpoint = Callable[[str], None]
 
 POINTS = (
     "pull.page_saved",  # a page of feedback and its cursor are committed
-    "accounts.refreshed",  # account snapshots committed, the accounts cursor not yet advanced
+    "accounts.refreshed",  # a page of account snapshots (and its cursor) committed, groups not re-rendered
     "create.intent_recorded",  # create intents committed, the tracker not yet called
     "create.remote_done",  # the tracker created the items, our state does not know yet
     "create.batch_saved",  # one batch of creates fully recorded (more may follow: mid-run)

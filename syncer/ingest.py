@@ -66,24 +66,20 @@ class Ingest:
 
     def run_accounts(self, stream: str, overlap: timedelta, until: datetime) -> None:
         """Refresh stored account snapshots (ARR, owner, open deals) of accounts changed since last time;
-        their groups become pending so the items' revenue roll-up is re-rendered."""
+        their groups become pending so the items' revenue roll-up is re-rendered. The cursor is the
+        newest vendor stamp seen (never our clock: vendor clocks drift), saved with each page."""
         with self._store.unit() as unit:
             stored = unit.get_cursor(self._org, stream)
-        since = Cursor(
-            max(
-                (stored.updated_at if stored else Cursor.epoch().updated_at) - overlap,
-                Cursor.epoch().updated_at,
-            ),
-            "",
-        )
+        start = (stored.updated_at if stored else Cursor.epoch().updated_at) - overlap
+        since = Cursor(max(start, Cursor.epoch().updated_at), "")
         for page in self._crm.iter_changed_accounts(since, until):
             snapshots = {a.id: a.model_dump(mode="json") for a in page.items}
             self._accounts.update({a.id: a for a in page.items})
             with self._store.unit() as unit:
                 self._counts.accounts_refreshed += unit.refresh_accounts(self._org, snapshots)
-        self._failpoint("accounts.refreshed")
-        with self._store.unit() as unit:
-            unit.save_cursor(self._org, stream, Cursor(until, ""))
+                if page.cursor is not None:
+                    unit.save_cursor(self._org, stream, page.cursor)
+            self._failpoint("accounts.refreshed")
 
     def ingest_page(self, page: Page[Feedback]) -> None:
         """Ingest records read by id (a replay): like a pulled page, but no cursor moves."""

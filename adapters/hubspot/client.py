@@ -27,6 +27,7 @@ from adapters.hubspot.reads import (
 )
 from adapters.hubspot.records import (
     batch_errors,
+    parse_timestamp,
     primary_association,
     to_account,
     to_epoch_ms,
@@ -112,18 +113,23 @@ class HubSpotCrm:
     def iter_changed_accounts(self, since: Cursor, until: datetime) -> Iterator[Page[Account]]:
         """Companies modified in `[since, until]`, then companies whose deals were; each once, freshly read.
 
-        Pages hold at most 100 accounts and carry no cursor: the engine saves `until` after the last page.
-        Deals deleted (archived) in the window are not seen: search does not return archived records.
+        Pages hold at most 100 accounts; each carries as cursor the newest modification stamp (of a
+        company or a deal, in HubSpot's clock) among the search results it covers, so the engine never
+        needs our own clock for this stream. Deals deleted (archived) in the window are not seen: search
+        does not return archived records.
         """
         low, high = to_epoch_ms(since.updated_at), to_epoch_ms(until)
         if high < low:
             return
         seen: set[str] = set()
         for raws in self._company_changes.iter_modified(low, high):
-            yield from self._fresh_pages([str(r["id"]) for r in raws if r.get("id") is not None], seen)
+            ids = [str(r["id"]) for r in raws if r.get("id") is not None]
+            yield from _stamped(self._fresh_pages(ids, seen), _newest(raws))
         for raws in self._deal_changes.iter_modified(low, high):
             deal_ids = [str(r["id"]) for r in raws if r.get("id") is not None]
-            yield from self._fresh_pages(companies_of_deals(self._http, deal_ids), seen)
+            yield from _stamped(
+                self._fresh_pages(companies_of_deals(self._http, deal_ids), seen), _newest(raws)
+            )
 
     # -- CrmSink ----------------------------------------------------------------------------------
     def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
@@ -242,3 +248,24 @@ class HubSpotCrm:
             s.backlog_milestone_property: link.milestone or "",
             s.backlog_due_property: link.due.isoformat() if link.due else "",
         }
+
+
+def _newest(raws: Sequence[Raw]) -> Cursor | None:
+    stamps = []
+    for raw in raws:
+        value = (raw.get("properties") or {}).get("hs_lastmodifieddate")
+        try:
+            stamps.append(parse_timestamp(value))
+        except (MappingError, TypeError, ValueError):
+            continue
+    return Cursor(max(stamps), "") if stamps else None
+
+
+def _stamped(pages: Iterator[Page[Account]], cursor: Cursor | None) -> Iterator[Page[Account]]:
+    """Put the search batch's newest stamp on its last page (an empty page if all were seen already)."""
+    previous: Page[Account] | None = None
+    for page in pages:
+        if previous is not None:
+            yield previous
+        previous = page
+    yield Page(previous.items if previous else (), cursor=cursor)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from adapters.emulation import ServedApp
@@ -35,7 +35,7 @@ from adapters.hubspot.seed import FEATURES
 from adapters.jira.emulator import JiraEmulator
 from mappings.feedback import FeedbackFilter, group_key, is_product_feedback
 from mappings.models import Feedback
-from syncer.config import OrgConfig
+from syncer.config import OrgConfig, RateLimitConfig
 from syncer.counts import PassCounts
 from syncer.failpoints import POINTS
 from syncer.records import marker_for
@@ -47,7 +47,13 @@ SEED = 11
 FEATURE = "FEATURE_REQUEST"
 # a few seeded features (some spelled differently, so the fingerprint must collapse them) and two
 # brand-new ones, so that edits both merge groups and empty them
-SUBJECTS = (*FEATURES[:4], "FR: export REPORTS to csv!", FEATURES[32], "Brand new: offline sync", "Usage-based billing")
+SUBJECTS = (
+    *FEATURES[:4],
+    "FR: export REPORTS to csv!",
+    FEATURES[32],
+    "Brand new: offline sync",
+    "Usage-based billing",
+)
 URGENCIES = ("LOW", "MEDIUM", "HIGH", "URGENT")
 STATUSES = ("To Do", "In Progress", "Done")
 RULE = FeedbackFilter(categories=(FEATURE,))
@@ -83,10 +89,15 @@ _tracker_steps = st.one_of(
     st.builds(Step, st.just("release"), number=st.integers(-3, 3)),
 )
 _run_steps = st.one_of(
-    st.just(Step("run")),
     st.builds(Step, st.just("crash"), st.integers(1, 3), st.sampled_from(POINTS)),
+    st.just(Step("run")),
 )
-STEPS = st.lists(st.one_of(_crm_steps, _tracker_steps, _run_steps), min_size=1, max_size=14)
+# rounds of a few edits followed by a run (which may crash), flattened into one list of steps
+STEPS = st.lists(
+    st.tuples(st.lists(st.one_of(_crm_steps, _tracker_steps), max_size=4), _run_steps),
+    min_size=2,
+    max_size=5,
+).map(lambda rounds: [step for edits, run in rounds for step in (*edits, run)])
 
 
 @dataclass
@@ -101,6 +112,7 @@ class World:
         try:
             return run_org(self.config, self.store, name, failpoint=_crash_at(crash.value, crash.index))
         except Crash:
+            event(f"crashed at {crash.value}")
             return None
 
     def tickets(self) -> list[str]:
@@ -119,9 +131,20 @@ def _world(workdir: Path) -> Iterator[World]:
     try:
         with ServedApp(hubspot.app) as crm, ServedApp(jira.app) as tracker:
             stack = Stack(hubspot, jira, crm.url, tracker.url, workdir)
-            yield World(stack, store, stack.config())
+            yield World(stack, store, _fast(stack.config(create_batch_size=4)))
     finally:
         store.dispose()
+
+
+def _fast(config: OrgConfig) -> OrgConfig:
+    """The emulators allow far more than the vendors: lift the client-side token buckets."""
+    fast = {name: RateLimitConfig(requests=1_000, per_seconds=1) for name in ("default", "search")}
+    return config.model_copy(
+        update={
+            "crm": config.crm.model_copy(update={"rate_limits": fast}),
+            "tracker": config.tracker.model_copy(update={"rate_limits": fast}),
+        }
+    )
 
 
 def _crash_at(point: str, nth: int) -> Any:
@@ -141,7 +164,11 @@ def _apply_crm(world: World, step: Step) -> None:
     hubspot = world.stack.hubspot
     if step.kind == "add":
         companies = sorted(hubspot.ids("companies"), key=int)
-        props = {"subject": step.value, "content": f"New request for {step.value}", "hs_ticket_category": FEATURE}
+        props = {
+            "subject": step.value,
+            "content": f"New request for {step.value}",
+            "hs_ticket_category": FEATURE,
+        }
         hubspot.add_ticket({**props, "hs_ticket_priority": "MEDIUM"}, companies[step.index % len(companies)])
         return
     tickets = world.tickets()
@@ -239,11 +266,15 @@ def _assert_converged(world: World, groups: dict[str, dict[str, str]]) -> None:
         assert issue["fields"]["customfield_10050"] == len(set(members.values())), key
         for ticket_id in members:
             shown = world.stack.hubspot.ticket(ticket_id).get("syncer_backlog_key")
-            assert shown == issue["key"], f"ticket {ticket_id} shows {shown}, its group's item is {issue['key']}"
+            assert shown == issue["key"], (
+                f"ticket {ticket_id} shows {shown}, its group's item is {issue['key']}"
+            )
     live = {_label(k) for k in groups}
     for label, issue in issues.items():
         if label not in live:
-            assert issue["fields"]["customfield_10050"] == 0, f"{issue['key']} lost its group but shows accounts"
+            assert issue["fields"]["customfield_10050"] == 0, (
+                f"{issue['key']} lost its group but shows accounts"
+            )
     with world.store.unit() as unit:
         assert unit.pending_group_count("acme") == 0
     alert_keys = Counter(t["properties"].get("syncer_alert_key") for t in world.stack.hubspot.tasks())

@@ -13,6 +13,7 @@ import respx
 
 from adapters.http import HttpClient
 from adapters.hubspot.client import HubSpotCrm
+from adapters.hubspot.records import parse_timestamp
 from mappings.models import Cursor
 
 BASE = "https://api.hubapi.com"
@@ -144,7 +145,10 @@ def test_iter_changed_accounts_unions_company_and_deal_changes_in_pages_of_100(
     pages = list(HubSpotCrm(http).iter_changed_accounts(SINCE, UNTIL))
 
     assert [[a.id for a in p.items] for p in pages] == [edited[:100], edited[100:], ["8000"]]
-    assert all(p.cursor is None for p in pages)
+    # each search batch's last page carries the newest vendor stamp it covered; the others none
+    assert [p.cursor is not None for p in pages] == [False, True, True]
+    assert pages[-1].cursor is not None
+    assert pages[-1].cursor.updated_at == parse_timestamp(STAMP)
     for search in (company_search, deal_search):
         body = body_of(search.calls[0])
         assert body["filterGroups"] == [
