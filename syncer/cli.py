@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +58,11 @@ def _fail_config(exc: ConfigError) -> typer.Exit:
 
 
 def _finish(passes: list[PassCounts], as_json: bool) -> None:
+    busy = [p.skipped for p in passes if p.skipped]
+    if busy:
+        for reason in busy:
+            err.print(f"[yellow]skipped[/yellow] {reason}; try again when it has finished", highlight=False)
+        raise typer.Exit(1)
     if as_json:
         sys.stdout.write(json.dumps({"passes": [p.public() for p in passes]}) + "\n")
     else:
@@ -126,6 +131,7 @@ def _one_pass(
                 replay_dead_letters=replay,
                 on_progress=lambda _stage, n: progress.advance(task, n),
                 failpoint=kill_at(settings.failpoint),
+                lease_ttl=timedelta(seconds=settings.lease_seconds),
             )
     except ConfigError as exc:
         raise _fail_config(exc) from exc

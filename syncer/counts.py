@@ -25,6 +25,8 @@ class PassCounts:
     dead_letters: int = 0
     requests: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped: str | None = None  # the org was busy (another run holds its lease): nothing was done
+    interrupted: bool = False  # a stop was requested; the pass ended at a safe boundary
 
     def public(self) -> dict[str, int | str]:
         """The stable JSON shape of the CLI (`--json`)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,10 +22,24 @@ from syncer.ingest import Ingest
 from syncer.milestone_sync import MilestoneSync
 from syncer.ports import AlertSink, CrmSink, CrmSource, TrackerSink, TrackerSource
 from syncer.state import StateStore
+from syncer.state.lease import OrgLease
 
 log = structlog.get_logger("syncer.engine")
 
 FEEDBACK_STREAM = "feedback"
+# boundaries where a requested stop may end the pass: everything before them is committed and nothing
+# remote is half-recorded (the write-back and alert boundaries sit between a remote call and its record)
+SAFE_STOPS = frozenset({"pull.page_saved", "accounts.refreshed", "create.batch_saved", "apply.done"})
+
+
+class InterruptedRun(Exception):
+    """A stop was requested (SIGTERM); raised at a safe boundary, ends the pass cleanly."""
+
+
+class LeaseLostError(Exception):
+    """Our lease on the org expired and another worker took it: stop writing at once."""
+
+
 ACCOUNTS_STREAM = "accounts"
 CLOCK_SKEW_ALLOWANCE = timedelta(days=1)
 
@@ -67,12 +83,27 @@ class Engine:
         clock: Callable[[], datetime] = _now,
         on_progress: Callable[[str, int], None] | None = None,
         failpoint: Failpoint = no_failpoint,
+        stop: Callable[[], bool] = lambda: False,
+        holder: str | None = None,
+        lease_ttl: timedelta = timedelta(minutes=5),
     ) -> None:
         self.config, self._store = config, store
         self._crm, self._crm_sink, self._tracker = crm, crm_sink, tracker
         self._tracker_source, self._alerts = tracker_source, alerts
         self._requests, self._clock, self._on_progress = requests, clock, on_progress
-        self._failpoint = failpoint
+        self._failpoint, self._stop = failpoint, stop
+        self._holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self._lease: OrgLease | None = None
+        self._lease_ttl = lease_ttl
+
+    def _checkpoint(self, name: str) -> None:
+        """Called at every step boundary: failpoints fire, the org lease is renewed, and a requested
+        stop (SIGTERM) ends the pass here, where everything done so far is committed."""
+        self._failpoint(name)
+        if self._lease is not None and not self._lease.renew():
+            raise LeaseLostError(f"lost the lease on org {self.config.org}: another worker took over")
+        if name in SAFE_STOPS and self._stop():
+            raise InterruptedRun(name)
 
     def run(
         self,
@@ -87,6 +118,12 @@ class Engine:
         counts = PassCounts(name=name)
         run_id = uuid.uuid4().hex
         org = self.config.org
+        lease = OrgLease(self._store, org, f"{self._holder}:{run_id[:8]}", self._lease_ttl)
+        if not lease.acquire():
+            counts.skipped = f"another run of org {org} is in progress ({lease.holder_now()}); nothing done"
+            log.warning("run.skipped", org=org, reason=counts.skipped)
+            return counts
+        self._lease = lease
         structlog.contextvars.bind_contextvars(org=org, run_id=run_id)
         before = self._requests()
         with self._store.unit() as unit:
@@ -94,15 +131,20 @@ class Engine:
         status, error = "ok", None
         try:
             self._pass(counts, since, until or self._clock(), replay_dead_letters)
-        except SyncError as exc:  # vendor failure after retries: state is consistent, next run resumes
+        except (SyncError, LeaseLostError) as exc:  # state is consistent: the next run resumes
             status, error = "failed", str(exc)
             counts.errors.append(error)
             log.error("run.failed", error=error)
+        except InterruptedRun as stop:
+            status, counts.interrupted = "interrupted", True
+            log.warning("run.interrupted", at=str(stop))
         finally:
             counts.requests = self._requests() - before
             with self._store.unit() as unit:
-                final = status if status == "failed" or not counts.dead_letters else "partial"
+                final = status if status != "ok" or not counts.dead_letters else "partial"
                 unit.audit.finish_run(run_id, final, counts.as_dict(), error)
+            self._lease = None
+            lease.release()
             structlog.contextvars.unbind_contextvars("org", "run_id")
         log.info("run.finished", **counts.public(), status=status)
         return counts
@@ -120,7 +162,7 @@ class Engine:
             require_account=cfg.sync.require_account,
             counts=counts,
             on_page=_stage_progress(self._on_progress, "pull"),
-            failpoint=self._failpoint,
+            failpoint=self._checkpoint,
         )
         overlap = timedelta(seconds=cfg.crm.overlap_seconds)
         if replay:
@@ -139,11 +181,11 @@ class Engine:
             adopt_grace=timedelta(seconds=cfg.sync.adopt_grace_seconds),
             clock=self._clock,
             counts=counts,
-            failpoint=self._failpoint,
+            failpoint=self._checkpoint,
             create_batch=cfg.sync.create_batch_size,
         )
         apply.apply_groups()
-        self._failpoint("apply.done")
+        self._checkpoint("apply.done")
         milestones = MilestoneSync(
             cfg.org,
             self._store,
@@ -154,7 +196,7 @@ class Engine:
             overlap=timedelta(seconds=cfg.tracker.overlap_seconds),
             clock=self._clock,
             counts=counts,
-            failpoint=self._failpoint,
+            failpoint=self._checkpoint,
         )
         milestones.detect()
         apply.write_back()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from syncer.config import OrgConfig
 from syncer.counts import PassCounts
@@ -28,6 +28,8 @@ def run_org(
     replay_dead_letters: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
     failpoint: Failpoint = no_failpoint,
+    stop: Callable[[], bool] = lambda: False,
+    lease_ttl: timedelta = timedelta(minutes=5),
 ) -> PassCounts:
     """One pass with fresh adapters (their caches live for exactly one run)."""
     adapters = build_adapters(config)
@@ -43,6 +45,8 @@ def run_org(
             requests=adapters.requests,
             on_progress=on_progress,
             failpoint=failpoint,
+            stop=stop,
+            lease_ttl=lease_ttl,
         )
         return engine.run(name, since=since, replay_dead_letters=replay_dead_letters)
     finally:

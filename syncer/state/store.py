@@ -49,6 +49,10 @@ class StateStore:
 
         upgrade(self._engine)
 
+    def session(self) -> Session:
+        """A bare session, for the few callers (leases) that need their own statements."""
+        return self._sessions()
+
     @contextmanager
     def unit(self) -> Iterator[Unit]:
         """One transaction: committed when the block ends, rolled back if it raises."""

@@ -187,3 +187,12 @@ class DirtyGroupRow(Base):
     org: Mapped[str] = mapped_column(String(100), primary_key=True)
     group_key: Mapped[str] = mapped_column(String(300), primary_key=True)
     created_at: Mapped[datetime] = mapped_column()
+
+
+class LeaseRow(Base):
+    """Who is syncing an org right now: at most one holder; an expired lease can be taken over."""
+
+    __tablename__ = "leases"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column()

@@ -254,3 +254,48 @@ def test_sync_feedback_reclassified_away_leaves_its_item(stack: Stack, store: St
 def _top_key(store: StateStore) -> str:
     with store.unit() as unit:
         return unit.top_links("acme", 1)[0].item_key
+
+
+def test_sync_a_second_concurrent_run_of_the_same_org_is_skipped(stack: Stack, store: StateStore) -> None:
+    from syncer.state.lease import OrgLease
+
+    busy = OrgLease(store, "acme", "someone-else")
+    assert busy.acquire()
+    skipped = run_org(stack.config(), store, "concurrent")
+    assert skipped.skipped is not None
+    assert "someone-else" in skipped.skipped
+    assert stack.jira.issues() == []
+    busy.release()
+    assert run_org(stack.config(), store, "after").items_created > 0
+
+
+def test_sync_a_requested_stop_ends_the_pass_cleanly_and_the_next_run_finishes(
+    stack: Stack, store: StateStore
+) -> None:
+    from syncer.engine import Engine
+
+    config = stack.config(create_batch_size=10)
+    adapters = build_adapters(config)
+    stops = iter([False, False, True])  # stop at the third safe boundary
+    engine = Engine(
+        config,
+        store,
+        adapters.crm,
+        adapters.crm,
+        adapters.tracker,
+        adapters.tracker,
+        adapters.crm,
+        stop=lambda: next(stops, True),
+    )
+    interrupted = engine.run("sigterm")
+    adapters.close()
+    assert interrupted.interrupted
+    assert not interrupted.errors
+
+    finished = run_org(config, store, "next")
+
+    assert not finished.interrupted
+    assert all(n == 1 for n in _marker_labels(stack).values())
+    with store.unit() as unit:
+        assert unit.count_links("acme") == len(stack.jira.issues())
+        assert unit.pending_group_count("acme") == 0
