@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import structlog
@@ -80,6 +80,14 @@ class RateLimit:
     @classmethod
     def per_window(cls, requests: int, seconds: float) -> RateLimit:
         return cls(rate=requests / seconds, burst=max(1, requests // 10))
+
+
+class Limiter(Protocol):
+    """A request budget: `acquire` blocks until one request may go; `pause` backs everyone off."""
+
+    def acquire(self) -> float: ...
+
+    def pause(self, seconds: float) -> None: ...
 
 
 class TokenBucket:
@@ -166,12 +174,18 @@ class HttpClient:
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        limiters: Mapping[str, Limiter] | None = None,
     ) -> None:
+        """`limits` builds in-process token buckets; `limiters` (e.g. shared across replicas through
+        Redis) replace the bucket of the same name."""
         self.system = system
         self._client = httpx.Client(
             base_url=base_url, headers=dict(headers or {}), transport=transport, timeout=timeout
         )
-        self._buckets = {name: TokenBucket(lim, clock, sleep) for name, lim in (limits or {}).items()}
+        self._buckets: dict[str, Limiter] = {
+            name: TokenBucket(lim, clock, sleep) for name, lim in (limits or {}).items()
+        }
+        self._buckets.update(limiters or {})
         self._retry = retry or RetryPolicy()
         self._classify = classify
         self._retry_after_headers = retry_after_headers
@@ -309,7 +323,7 @@ class HttpClient:
         raise self._error(kind, method, path, response, limiter)
 
     def _error(
-        self, kind: ErrorKind, method: str, path: str, response: httpx.Response, limiter: TokenBucket | None
+        self, kind: ErrorKind, method: str, path: str, response: httpx.Response, limiter: Limiter | None
     ) -> SyncError:
         what = f"{self.system}: {method} {path} -> HTTP {response.status_code}: {_excerpt(response)}"
         if kind is ErrorKind.RATE_LIMITED:
@@ -322,7 +336,7 @@ class HttpClient:
                     f"Retry-After {retry_after:g} s is over the {limit:g} s we wait; the next run resumes",
                     retry_after,
                 )
-            if limiter is not None and retry_after:
+            if limiter is not None and retry_after:  # every caller of this budget backs off
                 limiter.pause(retry_after)
             return RateLimitedError(what, retry_after)
         if kind is ErrorKind.TRANSIENT:

@@ -132,6 +132,7 @@ def _one_pass(
                 on_progress=lambda _stage, n: progress.advance(task, n),
                 failpoint=kill_at(settings.failpoint),
                 lease_ttl=timedelta(seconds=settings.lease_seconds),
+                redis_url=settings.redis_url,
             )
     except ConfigError as exc:
         raise _fail_config(exc) from exc

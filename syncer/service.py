@@ -30,9 +30,10 @@ def run_org(
     failpoint: Failpoint = no_failpoint,
     stop: Callable[[], bool] = lambda: False,
     lease_ttl: timedelta = timedelta(minutes=5),
+    redis_url: str | None = None,
 ) -> PassCounts:
     """One pass with fresh adapters (their caches live for exactly one run)."""
-    adapters = build_adapters(config)
+    adapters = build_adapters(config, redis_url)
     try:
         engine = Engine(
             config,

@@ -19,6 +19,7 @@ class ServiceSettings(BaseSettings):
     config_dir: Path = Path("orgs")
     log_level: str | None = None  # unset: INFO, or WARNING for the demo
     log_format: str | None = None  # json | console; unset: json, or console for the demo
+    redis_url: str | None = None  # set: API budgets are shared by every replica (one per vendor account)
     lease_seconds: float = 300.0  # a dead worker's org lease expires after this; a live one renews it
     failpoint: str | None = None  # crash-test hook, see syncer/failpoints.py; never set in production
 

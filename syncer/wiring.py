@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from adapters.http import HttpClient, RateLimit
+from adapters.http import HttpClient, Limiter, RateLimit
 from adapters.hubspot.client import RATE_LIMITS as HUBSPOT_LIMITS
 from adapters.hubspot.client import HubSpotCrm, HubSpotSettings
 from adapters.jira.client import RATE_LIMITS as JIRA_LIMITS
@@ -18,6 +18,7 @@ from adapters.webhook.client import WebhookAlerts
 from syncer.config import HubSpotConfig, JiraConfig, OrgConfig, RateLimitConfig
 from syncer.logging import REDACTOR
 from syncer.settings import read_secret
+from syncer.shared_limits import shared_limiters
 
 
 @dataclass
@@ -57,14 +58,26 @@ def _where(config: OrgConfig, section: str) -> str:
     return f"{config.source or config.org}: {section}.token_env"
 
 
-def build_hubspot(config: OrgConfig, crm: HubSpotConfig) -> tuple[HubSpotCrm, HttpClient]:
+def _shared(
+    redis_url: str | None, system: str, account: str, limits: dict[str, RateLimit]
+) -> dict[str, Limiter]:
+    """Budgets shared by every replica through Redis (one per vendor account), when configured."""
+    return shared_limiters(redis_url, system, account, limits) if redis_url else {}
+
+
+def build_hubspot(
+    config: OrgConfig, crm: HubSpotConfig, redis_url: str | None = None
+) -> tuple[HubSpotCrm, HttpClient]:
     token = read_secret(env=crm.token_env, file=crm.token_file, where=_where(config, "crm"))
     REDACTOR.register([token.get_secret_value()])
     http = HttpClient(
         crm.base_url,
         system="hubspot",
         headers={"Authorization": f"Bearer {token.get_secret_value()}"},
-        limits=_limits(HUBSPOT_LIMITS, crm.rate_limits),
+        limits=(limits := _limits(HUBSPOT_LIMITS, crm.rate_limits)),
+        limiters=_shared(
+            redis_url, "hubspot", crm.portal_id if crm.portal_id != "0" else crm.base_url, limits
+        ),
     )
     p = crm.properties
     settings = HubSpotSettings(
@@ -88,7 +101,9 @@ def build_hubspot(config: OrgConfig, crm: HubSpotConfig) -> tuple[HubSpotCrm, Ht
     return HubSpotCrm(http, settings), http
 
 
-def build_jira(config: OrgConfig, tracker: JiraConfig) -> tuple[JiraTracker, HttpClient]:
+def build_jira(
+    config: OrgConfig, tracker: JiraConfig, redis_url: str | None = None
+) -> tuple[JiraTracker, HttpClient]:
     token = read_secret(env=tracker.token_env, file=tracker.token_file, where=_where(config, "tracker"))
     basic = base64.b64encode(f"{tracker.email}:{token.get_secret_value()}".encode()).decode()
     REDACTOR.register([token.get_secret_value(), basic])
@@ -96,7 +111,8 @@ def build_jira(config: OrgConfig, tracker: JiraConfig) -> tuple[JiraTracker, Htt
         tracker.base_url,
         system="jira",
         headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-        limits=_limits(JIRA_LIMITS, tracker.rate_limits),
+        limits=(limits := _limits(JIRA_LIMITS, tracker.rate_limits)),
+        limiters=_shared(redis_url, "jira", tracker.base_url, limits),
         retry_after_headers=("Retry-After",),
     )
     settings = JiraSettings(
@@ -125,9 +141,10 @@ def build_webhook(config: OrgConfig) -> tuple[WebhookAlerts, HttpClient]:
     return WebhookAlerts(http, path), http
 
 
-def build_adapters(config: OrgConfig) -> Adapters:
-    crm, crm_http = build_hubspot(config, config.crm)
-    tracker, tracker_http = build_jira(config, config.tracker)
+def build_adapters(config: OrgConfig, redis_url: str | None = None) -> Adapters:
+    """The org's adapters for one run; with `redis_url`, rate budgets are shared across replicas."""
+    crm, crm_http = build_hubspot(config, config.crm, redis_url)
+    tracker, tracker_http = build_jira(config, config.tracker, redis_url)
     clients = [crm_http, tracker_http]
     alerts: HubSpotCrm | WebhookAlerts = crm
     if config.alerts.channel == "webhook":
