@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
+from croniter import CroniterError, croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from syncer.errors import ConfigError
@@ -135,6 +137,9 @@ class AlertsConfig(_Strict):
         return self
 
 
+_CRON_PROBE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class OrgConfig(_Strict):
     org: str
     crm: CrmConfig
@@ -142,6 +147,7 @@ class OrgConfig(_Strict):
     priority: PriorityConfig = PriorityConfig()
     sync: SyncConfig = SyncConfig()
     alerts: AlertsConfig = AlertsConfig()
+    schedule: str = "*/15 * * * *"  # cron (UTC) for `syncer schedule`
     source: Path | None = Field(default=None, exclude=True)
 
     @field_validator("org")
@@ -149,6 +155,22 @@ class OrgConfig(_Strict):
     def _slug(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", value):
             raise ValueError("must be a short slug: lower-case letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        value = value.strip()
+        fields = len(value.split())
+        if not (fields == 5 or (fields == 1 and value.startswith("@"))) or not croniter.is_valid(value):
+            raise ValueError(
+                f"{value!r} is not a cron expression: give 5 fields (minute hour day-of-month month "
+                "day-of-week, UTC) like '*/15 * * * *', or @hourly / @daily"
+            )
+        try:  # valid syntax that never fires (e.g. 30 February) would stall the org forever
+            croniter(value, _CRON_PROBE).get_next(datetime)
+        except CroniterError as exc:
+            raise ValueError(f"{value!r} never fires: pick days that exist") from exc
         return value
 
 

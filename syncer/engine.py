@@ -62,6 +62,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def backfill_stream(since: datetime, until: datetime | None) -> str:
+    """A backfill's checkpoint stream: one per requested window, so different windows never share one."""
+    window = f"backfill:{since.date().isoformat()}"
+    return f"{window}..{until.isoformat()}" if until is not None else window
+
+
 def _stage_progress(report: Callable[[str, int], None] | None, stage: str) -> Callable[[int], None] | None:
     if report is None:
         return None
@@ -130,7 +136,9 @@ class Engine:
             unit.audit.start_run(org, run_id, name)
         status, error = "ok", None
         try:
-            self._pass(counts, since, until or self._clock(), replay_dead_letters)
+            self._pass(
+                counts, since, until or self._clock(), replay_dead_letters, explicit_until=until is not None
+            )
         except (SyncError, LeaseLostError) as exc:  # state is consistent: the next run resumes
             status, error = "failed", str(exc)
             counts.errors.append(error)
@@ -150,10 +158,18 @@ class Engine:
         return counts
 
     def _pass(
-        self, counts: PassCounts, since: datetime | None, until: datetime, replay: bool = False
+        self,
+        counts: PassCounts,
+        since: datetime | None,
+        until: datetime,
+        replay: bool = False,
+        *,
+        explicit_until: bool = False,
     ) -> None:
         cfg = self.config
-        stream = FEEDBACK_STREAM if since is None else f"backfill:{since.date().isoformat()}"
+        stream = (
+            FEEDBACK_STREAM if since is None else backfill_stream(since, until if explicit_until else None)
+        )
         ingest = Ingest(
             cfg.org,
             self._store,
@@ -168,7 +184,8 @@ class Engine:
         if replay:
             self._replay(ingest, counts)
         # the vendor's clock may run ahead of ours: bound pulls generously, cursors are vendor stamps
-        crm_until = until + CLOCK_SKEW_ALLOWANCE
+        # an explicit `until` (backfill) is taken as given; otherwise bound generously by our clock
+        crm_until = until if explicit_until else until + CLOCK_SKEW_ALLOWANCE
         ingest.run(stream, since, overlap, crm_until)
         ingest.run_accounts(ACCOUNTS_STREAM, overlap, crm_until)
         apply = Apply(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from syncer.config import OrgConfig
@@ -25,14 +25,18 @@ def run_org(
     name: str = "run",
     *,
     since: datetime | None = None,
+    until: datetime | None = None,
     replay_dead_letters: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
     failpoint: Failpoint = no_failpoint,
     stop: Callable[[], bool] = lambda: False,
     lease_ttl: timedelta = timedelta(minutes=5),
     redis_url: str | None = None,
+    on_finished: Callable[[PassCounts, Mapping[str, Mapping[int, int]]], None] | None = None,
 ) -> PassCounts:
-    """One pass with fresh adapters (their caches live for exactly one run)."""
+    """One pass with fresh adapters (their caches live for exactly one run).
+
+    `on_finished(counts, statuses)` gets the pass's HTTP answers as {system: {status: n}} (metrics)."""
     adapters = build_adapters(config, redis_url)
     try:
         engine = Engine(
@@ -49,6 +53,14 @@ def run_org(
             stop=stop,
             lease_ttl=lease_ttl,
         )
-        return engine.run(name, since=since, replay_dead_letters=replay_dead_letters)
+        counts = engine.run(name, since=since, until=until, replay_dead_letters=replay_dead_letters)
+        if on_finished is not None:
+            statuses: dict[str, dict[int, int]] = {}
+            for client in adapters.clients:
+                by_status = statuses.setdefault(client.system, {})
+                for status, n in client.statuses.items():
+                    by_status[status] = by_status.get(status, 0) + n
+            on_finished(counts, statuses)
+        return counts
     finally:
         adapters.close()

@@ -21,6 +21,8 @@ class ServiceSettings(BaseSettings):
     log_format: str | None = None  # json | console; unset: json, or console for the demo
     redis_url: str | None = None  # set: API budgets are shared by every replica (one per vendor account)
     lease_seconds: float = 300.0  # a dead worker's org lease expires after this; a live one renews it
+    worker_heartbeat_seconds: float = 10.0  # `syncer worker`: how often a worker says it is alive
+    worker_stalled_seconds: float = 30.0  # a worker silent this long is dead: its org runs are re-queued
     failpoint: str | None = None  # crash-test hook, see syncer/failpoints.py; never set in production
 
     @property

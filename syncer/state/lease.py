@@ -7,6 +7,7 @@ never both win, on SQLite as on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -28,13 +29,19 @@ class OrgLease:
         self._store, self.org, self.holder, self._ttl = store, org, holder, ttl
 
     def acquire(self) -> bool:
-        """Take the lease if it is free, expired, or already ours."""
+        """Take the lease if it is free, expired, already ours, or held by a process on this host
+        that no longer exists (a crashed run restarted on the same machine need not wait for expiry)."""
         now = _now()
         with self._store.session() as session, session.begin():
+            current = session.get(LeaseRow, self.org)
+            dead = current is not None and _holder_is_dead(current.holder, self.holder)
             statement = (
                 update(LeaseRow)
                 .where(
-                    LeaseRow.org == self.org, (LeaseRow.expires_at < now) | (LeaseRow.holder == self.holder)
+                    LeaseRow.org == self.org,
+                    (LeaseRow.expires_at < now)
+                    | (LeaseRow.holder == self.holder)
+                    | ((LeaseRow.holder == current.holder) if dead and current else False),
                 )
                 .values(holder=self.holder, expires_at=now + self._ttl)
             )
@@ -70,3 +77,23 @@ class OrgLease:
 
 def _rowcount(result: Result[Any]) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def _holder_is_dead(holder: str, me: str) -> bool:
+    """Holders are `host:pid:run`. On our own host a holder whose pid is gone, or is our own pid under
+    another run id (a restarted container reuses pids), has died."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    my_host, _, my_rest = me.partition(":")
+    if host != my_host or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return holder != me
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by someone else
+        return False
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 
@@ -28,3 +29,26 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_learns_it(store: Stat
     assert heir.acquire()
     assert dead.renew() is False  # must stop writing
     assert heir.renew() is True
+
+
+def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_at_once(store: StateStore) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    host = socket.gethostname()
+    assert OrgLease(store, "acme", f"{host}:{dead_pid}:run1").acquire()
+    mine = OrgLease(store, "acme", f"{host}:{os.getpid()}:run2")
+    assert mine.acquire()  # the holder's process is gone: no waiting for expiry
+    mine.release()
+    assert OrgLease(store, "acme", f"{host}:1:run3").acquire()  # pid 1 is alive...
+    assert not OrgLease(store, "acme", f"{host}:{os.getpid()}:run4").acquire()  # ...so its lease holds
+
+
+def test_a_lease_held_by_another_host_waits_for_expiry(store: StateStore) -> None:
+    assert OrgLease(store, "acme", "other-host:12345:run1").acquire()
+    assert not OrgLease(store, "acme", "this-host:1:run2").acquire()
