@@ -28,6 +28,8 @@ class Page(Generic[T]):
     items: tuple[T, ...]
     cursor: Cursor | None = None
     rejects: tuple[Reject, ...] = field(default_factory=tuple)
+    # how many records the whole pull will return, when the vendor says (first page only): progress/ETA
+    total: int | None = None
 
 
 def max_cursor(items: Iterable[object], default: Cursor | None) -> Cursor | None:

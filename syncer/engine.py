@@ -178,6 +178,7 @@ class Engine:
             require_account=cfg.sync.require_account,
             counts=counts,
             on_page=_stage_progress(self._on_progress, "pull"),
+            on_total=_stage_progress(self._on_progress, "pull.total"),
             failpoint=self._checkpoint,
         )
         overlap = timedelta(seconds=cfg.crm.overlap_seconds)

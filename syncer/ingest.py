@@ -37,13 +37,14 @@ class Ingest:
         require_account: bool,
         counts: PassCounts,
         on_page: Callable[[int], None] | None = None,
+        on_total: Callable[[int], None] | None = None,
         failpoint: Failpoint = no_failpoint,
     ) -> None:
         self._org, self._store, self._crm, self._rule = org, store, crm, rule
         self._require_account = require_account
         self._counts = counts
         self._accounts: dict[str, Account | None] = {}  # per-run cache: no N+1 lookups
-        self._on_page = on_page
+        self._on_page, self._on_total = on_page, on_total
         self._failpoint = failpoint
 
     def run(self, stream: str, start: datetime | None, overlap: timedelta, until: datetime) -> None:
@@ -61,6 +62,8 @@ class Ingest:
         for page in self._crm.iter_changed_feedback(since, until):
             self._ingest(stream, page)
             self._failpoint("pull.page_saved")
+            if self._on_total and page.total is not None:
+                self._on_total(page.total)
             if self._on_page:
                 self._on_page(len(page.items) + len(page.rejects))
 

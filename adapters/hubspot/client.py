@@ -89,8 +89,15 @@ class HubSpotCrm:
         low, high = to_epoch_ms(since.updated_at), to_epoch_ms(until)
         if high < low:
             return
+        first = True
         for raws in self._tickets.iter_modified(low, high):
-            yield self._to_page(raws)
+            page = self._to_page(raws)
+            if first:  # HubSpot search counts its matches: a progress bar can show a total and an ETA
+                page, first = (
+                    Page(page.items, page.cursor, page.rejects, total=self._tickets.window_total),
+                    False,
+                )
+            yield page
 
     def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
         """Companies (owner, open deal value) by id, 100 per batch read; cached for the instance's life."""

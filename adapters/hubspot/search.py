@@ -53,6 +53,7 @@ class CrmSearch:
         self._path = f"/crm/v3/objects/{object_type}/search"
         self._properties = list(properties)
         self._limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        self.window_total: int | None = None
 
     def iter_modified(self, low: int, high: int) -> Generator[list[Raw], None, None]:
         """Records modified in `[low, high]` ms, ascending, each once.
@@ -64,9 +65,12 @@ class CrmSearch:
         """
         check = guard_tokens()
         lo, seen = low, set[str]()
+        self.window_total = None
         while lo <= high:
             body = self.post(self._window_body(lo, high, None))
             found = results(body, "search")
+            if self.window_total is None and isinstance(body.get("total"), int):
+                self.window_total = body["total"]  # the first query's total: the whole window
             fresh = [r for r in found if _id(r) not in seen]
             if fresh:
                 yield fresh

@@ -465,3 +465,16 @@ def test_link_feedback_writes_status_milestone_and_due_date(http: HttpClient, mo
             },
         },
     ]
+
+
+def test_iter_changed_feedback_reports_the_search_total_on_the_first_page(
+    http: HttpClient, mock: respx.MockRouter
+) -> None:
+    page1 = fixture("search_tickets_page1.json")
+    mock.post(SEARCH).mock(
+        side_effect=[httpx.Response(200, json=page1), httpx.Response(200, json={"total": 0, "results": []})]
+    )
+    mock.post(ASSOC).mock(return_value=httpx.Response(200, json=NO_ASSOCIATIONS))
+    pages = list(HubSpotCrm(http).iter_changed_feedback(SINCE, UNTIL))
+    assert pages[0].total == page1["total"]
+    assert all(p.total is None for p in pages[1:])
