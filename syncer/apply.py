@@ -77,12 +77,44 @@ class Apply:
             self._counts.groups_planned += len(plans)
             unchanged = [
                 p.key for p in plans if p.link is not None and p.link.draft_hash == p.draft_hash
-            ] + empty
+            ] + self._settle_empty(empty)
             if unchanged:
                 with self._store.unit() as unit:
                     unit.clear_pending(self._org, unchanged)
             self._create([p for p in plans if p.link is None])
             self._update([p for p in plans if p.link is not None and p.link.draft_hash != p.draft_hash])
+
+    def _settle_empty(self, keys: list[str]) -> list[str]:
+        """Groups with no member and no link. If a create for one was interrupted (its item may exist
+        remotely), adopt that item and mark it orphaned instead of leaving it claiming customers; while
+        the tracker may not show it yet, keep the group for the next run. Returns the groups settled."""
+        markers = {marker_for(self._org, k): k for k in keys}
+        with self._store.unit() as unit:
+            unfinished = unit.pending_intents(self._org, list(markers))
+        if not unfinished:
+            return keys
+        found = self._tracker.find_by_markers(list(unfinished))
+        orphans = [
+            PlannedGroup(
+                markers[m], m, draft := render_orphan(item.title, self._options), draft_hash(draft), None
+            )
+            for m, item in found.items()
+        ]
+        for plan in orphans:
+            self._tracker.update_item(found[plan.marker].key, plan.draft)
+        now = self._clock()
+        gone = {
+            m: "nothing to adopt: the group emptied before the create was confirmed"
+            for m, started in unfinished.items()
+            if m not in found and now - started >= self._grace
+        }
+        with self._store.unit() as unit:
+            self._save(unit, [(p, found[p.marker]) for p in orphans])
+            unit.mark_applied(self._org, {p.marker: found[p.marker].key for p in orphans})
+            unit.mark_applied(self._org, gone, state="cancelled")
+        self._counts.items_adopted += len(orphans)
+        waiting = {markers[m] for m in unfinished if m not in found and m not in gone}
+        return [k for k in keys if k not in waiting]
 
     def _plan(self, key: str, stored: Sequence[StoredFeedback], link: Link | None) -> PlannedGroup:
         members: list[Member] = [from_payload(s.payload) for s in stored]
