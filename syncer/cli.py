@@ -263,33 +263,25 @@ def migrate() -> None:
     """Bring the state database (SYNCER_DATABASE_URL) to this version's schema; prints the revisions.
 
     Every command migrates on start too; run this first when several replicas share one PostgreSQL."""
-    from sqlalchemy import create_engine, make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from syncer.state import StateStore
-    from syncer.state.migrate import current_revision, head_revision
+    from syncer.state.migrate import MigrationError, migrate_url
 
     settings = _settings(quiet=True)
-    url = settings.database
-    shown = make_url(url).render_as_string(hide_password=True)
-    probe = create_engine(url)
     try:
-        before, target = current_revision(probe), head_revision()
-        out.print(f"database {shown}: at revision {before or '(empty)'}, target {target}", highlight=False)
-        if before == target:
-            out.print("already up to date")
-            return
-        store = StateStore(url)
-        try:
-            store.migrate()
-        finally:
-            store.dispose()
-        out.print(f"migrated {before or '(empty)'} -> {current_revision(probe)}", highlight=False)
-    except SQLAlchemyError as exc:
-        err.print(f"[red]migration failed[/red] on {shown}: {exc}", highlight=False)
+        shown, before, after, target = migrate_url(settings.database)
+    except MigrationError as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
-    finally:
-        probe.dispose()
+    out.print(
+        f"database {shown}: {before or '(empty)'} -> {after} (target {target})",
+        highlight=False,
+    )
+    if before == after:
+        out.print("already up to date")
+    if settings.database.startswith("postgresql"):
+        from syncer.worker import apply_queue_schema
+
+        if apply_queue_schema(settings.database):
+            out.print("job queue tables installed (for `syncer worker`)")
 
 
 @app.command()

@@ -22,7 +22,6 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import structlog
@@ -31,13 +30,12 @@ from procrastinate import App, JobContext, PsycopgConnector, exceptions
 from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Status
 from procrastinate.schema import SchemaManager
-from psycopg.conninfo import make_conninfo
-from sqlalchemy.engine import make_url
 
 from syncer.config import OrgConfig, find_org_config, iter_config_files, load_org_config
 from syncer.errors import ConfigError
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.state import StateStore
+from syncer.state.urls import libpq_conninfo
 
 log = structlog.get_logger("syncer.worker")
 
@@ -67,27 +65,6 @@ class WorkerRuntime:
     lease_ttl: timedelta
     failpoint: Failpoint = no_failpoint
     redis_url: str | None = None  # API budgets shared by every replica
-
-
-def libpq_conninfo(database_url: str) -> str:
-    """`postgresql+psycopg://user:pw@host:5432/db?options=...` (SQLAlchemy) -> a libpq conninfo string.
-
-    Query parameters (e.g. `options=-csearch_path=<schema>`) are kept, so the queue's tables live in
-    the same schema as the state store's.
-    """
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        raise ConfigError("syncer worker needs PostgreSQL: set SYNCER_DATABASE_URL=postgresql+psycopg://...")
-    params: dict[str, Any] = {
-        "host": url.host,
-        "port": url.port,
-        "user": url.username,
-        "password": url.password,
-        "dbname": url.database,
-    }
-    for key, value in url.query.items():
-        params[key] = value if isinstance(value, str) else value[-1]
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
 
 
 def queue_connector(database_url: str) -> PsycopgConnector:
