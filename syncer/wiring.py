@@ -45,7 +45,7 @@ class Adapters:
             client.close()
 
 
-def _limits(
+def limits_for(
     defaults: Mapping[str, RateLimit], overrides: Mapping[str, RateLimitConfig]
 ) -> dict[str, RateLimit]:
     limits = dict(defaults)
@@ -58,7 +58,7 @@ def _where(config: OrgConfig, section: str) -> str:
     return f"{config.source or config.org}: {section}.token_env"
 
 
-def _shared(
+def shared_for(
     redis_url: str | None, system: str, account: str, limits: dict[str, RateLimit]
 ) -> dict[str, Limiter]:
     """Budgets shared by every replica through Redis (one per vendor account), when configured."""
@@ -74,8 +74,8 @@ def build_hubspot(
         crm.base_url,
         system="hubspot",
         headers={"Authorization": f"Bearer {token.get_secret_value()}"},
-        limits=(limits := _limits(HUBSPOT_LIMITS, crm.rate_limits)),
-        limiters=_shared(
+        limits=(limits := limits_for(HUBSPOT_LIMITS, crm.rate_limits)),
+        limiters=shared_for(
             redis_url, "hubspot", crm.portal_id if crm.portal_id != "0" else crm.base_url, limits
         ),
     )
@@ -111,8 +111,8 @@ def build_jira(
         tracker.base_url,
         system="jira",
         headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-        limits=(limits := _limits(JIRA_LIMITS, tracker.rate_limits)),
-        limiters=_shared(redis_url, "jira", tracker.base_url, limits),
+        limits=(limits := limits_for(JIRA_LIMITS, tracker.rate_limits)),
+        limiters=shared_for(redis_url, "jira", tracker.base_url, limits),
         retry_after_headers=("Retry-After",),
     )
     settings = JiraSettings(
