@@ -142,7 +142,7 @@ def test_three_workers_sync_twenty_orgs_one_at_a_time_and_take_over_a_killed_one
         _enqueue_all(config_dir, env)
         _enqueue_all(config_dir, env)  # orgs already running get a second job, which must wait its turn
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while doomed.process.poll() is None:
             assert time.monotonic() < deadline, "the worker with the failpoint never reached it"
             time.sleep(0.05)
@@ -162,7 +162,17 @@ def test_three_workers_sync_twenty_orgs_one_at_a_time_and_take_over_a_killed_one
                     ),
                     {"t": SYNC_ORG},
                 ).scalar_one()
-            if len(done) == ORGS and busy == 0:
+                # every org a dead run left behind must have been run again, after the kill
+                orphaned = {
+                    r.org for r in conn.execute(text("SELECT org FROM runs WHERE status = 'running'"))
+                } - {
+                    r.org
+                    for r in conn.execute(
+                        text("SELECT org FROM runs WHERE status IN ('ok', 'partial') AND started_at >= :t"),
+                        {"t": died_at},
+                    )
+                }
+            if len(done) == ORGS and busy == 0 and not orphaned:
                 break
             assert time.monotonic() < deadline, (
                 f"not finished: {sorted({o.name for o in orgs} - done)} unsynced, {busy} jobs open\n"

@@ -1,0 +1,1 @@
+"""Redmine as a tracker: issues with a marker custom field, versions as milestones."""
