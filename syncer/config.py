@@ -10,24 +10,15 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from croniter import CroniterError, croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from syncer.config_base import FeedbackFilterConfig, RateLimitConfig, Strict
 from syncer.errors import ConfigError
+from syncer.systems.github import GitHubConfig
+from syncer.systems.redmine import RedmineConfig
+from syncer.systems.salesforce import SalesforceConfig
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RateLimitConfig(_Strict):
-    requests: int = Field(gt=0)
-    per_seconds: float = Field(gt=0)
-
-
-class FeedbackFilterConfig(_Strict):
-    categories: tuple[str, ...] = ()
-    pipelines: tuple[str, ...] = ()
-    exclude_categories: tuple[str, ...] = ()
+_Strict = Strict
 
 
 class HubSpotProperties(_Strict):
@@ -88,8 +79,8 @@ class JiraConfig(_Strict):
         return value
 
 
-CrmConfig = Annotated[HubSpotConfig, Field(discriminator="system")]
-TrackerConfig = Annotated[JiraConfig, Field(discriminator="system")]
+CrmConfig = Annotated[HubSpotConfig | SalesforceConfig, Field(discriminator="system")]
+TrackerConfig = Annotated[JiraConfig | GitHubConfig | RedmineConfig, Field(discriminator="system")]
 
 
 class PriorityConfig(_Strict):
@@ -174,6 +165,8 @@ class OrgConfig(_Strict):
         return value
 
 
+SYSTEM_TAGS = frozenset({"hubspot", "salesforce", "jira", "github", "redmine"})  # union tags in error paths
+
 _FIXES = {
     "missing": "add it",
     "extra_forbidden": "remove it or check its spelling",
@@ -192,10 +185,7 @@ _FIXES = {
 def _describe(path: Path, exc: ValidationError) -> str:
     lines = [f"{path}: invalid configuration"]
     for err in exc.errors():
-        key = (
-            ".".join(str(p) for p in err["loc"] if not str(p).startswith(("hubspot", "jira")))
-            or "(top level)"
-        )
+        key = ".".join(str(p) for p in err["loc"] if str(p) not in SYSTEM_TAGS) or "(top level)"
         fix = _FIXES.get(err["type"], "see the config reference in README.md")
         lines.append(f"  {key}: {err['msg']} -> fix: {fix}")
     return "\n".join(lines)

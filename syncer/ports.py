@@ -86,3 +86,11 @@ class TrackerSource(Protocol):
     def list_milestones(self) -> Sequence[Milestone]:
         """Every milestone (version/release) of the configured project, archived ones included."""
         ...
+
+
+class CrmAdapter(CrmSource, CrmSink, AlertSink, Protocol):
+    """What a CRM adapter is: a feedback source, a write-back sink and an alert sink."""
+
+
+class TrackerAdapter(TrackerSink, TrackerSource, Protocol):
+    """What a tracker adapter is: a backlog sink and a source of item and milestone changes."""

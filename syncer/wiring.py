@@ -15,8 +15,10 @@ from adapters.jira.client import RATE_LIMITS as JIRA_LIMITS
 from adapters.jira.client import JiraSettings, JiraTracker
 from adapters.webhook.client import RATE_LIMITS as WEBHOOK_LIMITS
 from adapters.webhook.client import WebhookAlerts
-from syncer.config import HubSpotConfig, JiraConfig, OrgConfig, RateLimitConfig
+from syncer.config import HubSpotConfig, JiraConfig, OrgConfig
+from syncer.config_base import RateLimitConfig
 from syncer.logging import REDACTOR
+from syncer.ports import AlertSink, CrmAdapter, TrackerAdapter
 from syncer.settings import read_secret
 from syncer.shared_limits import shared_limiters
 
@@ -25,9 +27,9 @@ from syncer.shared_limits import shared_limiters
 class Adapters:
     """The adapters of one org for one run, plus their HTTP clients (for request counts and closing)."""
 
-    crm: HubSpotCrm
-    tracker: JiraTracker
-    alerts: HubSpotCrm | WebhookAlerts
+    crm: CrmAdapter
+    tracker: TrackerAdapter
+    alerts: AlertSink
     clients: list[HttpClient] = field(default_factory=list)
 
     def requests(self) -> int:
@@ -141,12 +143,34 @@ def build_webhook(config: OrgConfig) -> tuple[WebhookAlerts, HttpClient]:
     return WebhookAlerts(http, path), http
 
 
+def build_tracker(config: OrgConfig, redis_url: str | None = None) -> tuple[TrackerAdapter, HttpClient]:
+    """The tracker adapter named by `tracker.system`."""
+    section = config.tracker
+    if isinstance(section, JiraConfig):
+        return build_jira(config, section, redis_url)
+    from syncer.systems import github, redmine
+
+    if isinstance(section, github.GitHubConfig):
+        return github.build(config, section, redis_url)
+    return redmine.build(config, section, redis_url)
+
+
+def build_crm(config: OrgConfig, redis_url: str | None = None) -> tuple[CrmAdapter, HttpClient]:
+    """The CRM adapter named by `crm.system`."""
+    section = config.crm
+    if isinstance(section, HubSpotConfig):
+        return build_hubspot(config, section, redis_url)
+    from syncer.systems import salesforce
+
+    return salesforce.build(config, section, redis_url)
+
+
 def build_adapters(config: OrgConfig, redis_url: str | None = None) -> Adapters:
     """The org's adapters for one run; with `redis_url`, rate budgets are shared across replicas."""
-    crm, crm_http = build_hubspot(config, config.crm, redis_url)
-    tracker, tracker_http = build_jira(config, config.tracker, redis_url)
+    crm, crm_http = build_crm(config, redis_url)
+    tracker, tracker_http = build_tracker(config, redis_url)
     clients = [crm_http, tracker_http]
-    alerts: HubSpotCrm | WebhookAlerts = crm
+    alerts: AlertSink = crm
     if config.alerts.channel == "webhook":
         alerts, hook_http = build_webhook(config)
         clients.append(hook_http)

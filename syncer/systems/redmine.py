@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -11,9 +11,13 @@ from adapters.http import HttpClient
 from adapters.redmine.client import RATE_LIMITS, RedmineSettings, RedmineTracker
 from adapters.redmine.records import DEFAULT_PRIORITY_IDS
 from mappings.models import Priority
-from syncer.config import OrgConfig, RateLimitConfig, _Strict
+from syncer.config_base import RateLimitConfig
+from syncer.config_base import Strict as _Strict
 from syncer.logging import REDACTOR
 from syncer.settings import read_secret
+
+if TYPE_CHECKING:
+    from syncer.config import OrgConfig
 
 
 class RedminePriorities(_Strict):

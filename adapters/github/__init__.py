@@ -1,0 +1,1 @@
+"""GitHub Issues as a tracker: issues are backlog items, repository milestones are milestones."""

@@ -1,0 +1,1 @@
+"""Salesforce CRM adapter: Cases in, backlog links and owner Tasks out."""
