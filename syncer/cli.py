@@ -405,20 +405,21 @@ def demo(
         err.print(f"unknown scenario {scenario!r}; available: {', '.join(SCENARIOS)}")
         raise typer.Exit(2)
     if not as_json:
-        out.print(f"Starting the bundled HubSpot and Jira emulators (scenario {scenario}, seed {seed}) ...")
+        crm_name, tracker_name = scenario.split("-")
+        out.print(f"Starting the bundled {crm_name} and {tracker_name} emulators (seed {seed}) ...")
     result = run_demo(scenario, seed, settings.database_url)
     if as_json:
         sys.stdout.write(json.dumps({"passes": [p.public() for p in result.passes]}) + "\n")
         return
     out.print(
-        f"Seeded {result.companies} companies and {result.tickets} tickets; synced into Jira project PROD.\n"
+        f"Seeded {result.companies} accounts and {result.tickets} feedback records ({result.scenario}).\n"
     )
     out.print(passes_table(result.passes))
     out.print(
-        "first sync: feedback tickets grouped into backlog items (several customers -> one item), and\n"
-        "  every ticket shows its Jira key; bad records went to dead letters, the run went on.\n"
+        "first sync: feedback grouped into backlog items (several customers -> one item), and every\n"
+        "  feedback record shows its item; bad records went to dead letters, the run went on.\n"
         "repeat: nothing changed, nothing written (re-read records are skipped by content hash).\n"
-        f"one ticket edited (#{result.edited_ticket}): exactly one Jira issue updated.\n"
+        f"one record edited (#{result.edited_ticket}): exactly one backlog item updated.\n"
         f"R&D plans: {len(result.planned.get('2.4', []))} items into 2.4, "
         f"{len(result.planned.get('2.5', []))} into 2.5 (which gets a date): each waiting account's owner "
         "gets one task.\n"

@@ -1,0 +1,244 @@
+"""The bundled emulators as demo partners: one small driver per system, so `syncer demo` and the
+CRM x tracker matrix test can run any pair the same way (seed, point a config at it, act like a user)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+
+from adapters.github.emulator import GitHubEmulator
+from adapters.hubspot.emulator import HubSpotEmulator
+from adapters.jira.emulator import JiraEmulator
+from adapters.redmine.emulator import RedmineEmulator
+from adapters.salesforce.emulator import SalesforceEmulator
+
+TOKEN = "demo-token-not-a-secret"  # noqa: S105 - the emulators' fixed token
+CRMS = ("hubspot", "salesforce")
+TRACKERS = ("jira", "github", "redmine")
+SCENARIOS = tuple(f"{c}-{t}" for c in CRMS for t in TRACKERS)
+FAST = {"default": {"requests": 200, "per_seconds": 1}}  # the demo's emulators are local: no need to crawl
+
+
+class CrmDemo(Protocol):
+    app: Starlette
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]: ...
+    def counts(self) -> tuple[int, int]: ...  # (accounts, feedback records) seeded
+    def edit_one_linked(self) -> str: ...
+    def alert_keys(self) -> list[str]: ...
+
+
+class TrackerDemo(Protocol):
+    app: Starlette
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]: ...
+    def plan(self, key: str, milestone: str) -> None: ...
+    def set_due(self, milestone: str, when: date | None) -> None: ...
+    def release(self, milestone: str, when: date) -> None: ...
+    def item_count(self) -> int: ...
+
+
+@dataclass
+class HubSpotDemo:
+    seed: int
+    companies: int = 60
+    tickets: int = 600
+    search_lag_s: float = 0.5
+    emulator: HubSpotEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = HubSpotEmulator(token=TOKEN, search_lag_s=self.search_lag_s)
+        self.emulator.seed_demo(self.seed, companies=self.companies, tickets=self.tickets)
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "hubspot",
+            "base_url": url,
+            "portal_id": "4242",
+            "token_file": str(token_file),
+            "overlap_seconds": 5,
+        }
+
+    def counts(self) -> tuple[int, int]:
+        seeded = self.emulator.counts()
+        return seeded["companies"], seeded["tickets"]
+
+    def edit_one_linked(self) -> str:
+        for ticket_id in sorted(self.emulator.ids("tickets"), key=int):
+            ticket = self.emulator.ticket(ticket_id)
+            if ticket.get("syncer_backlog_key"):
+                body = (
+                    ticket.get("content") or ""
+                ) + " Update: the customer now needs this by end of quarter."
+                self.emulator.update_ticket(ticket_id, content=body)
+                return ticket_id
+        raise RuntimeError("no linked ticket to edit: the first pass created nothing")
+
+    def alert_keys(self) -> list[str]:
+        return [str(t["properties"].get("syncer_alert_key")) for t in self.emulator.tasks()]
+
+
+@dataclass
+class SalesforceDemo:
+    seed: int
+    accounts: int = 40
+    cases: int = 300
+    emulator: SalesforceEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = SalesforceEmulator(token=TOKEN)
+        self.emulator.seed_demo(self.seed, accounts=self.accounts, cases=self.cases)
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "salesforce",
+            "instance_url": url,
+            "token_file": str(token_file),
+            "overlap_seconds": 60,
+            "rate_limits": FAST,
+        }
+
+    def counts(self) -> tuple[int, int]:
+        return len(self.emulator.ids("Account")), len(self.emulator.ids("Case"))
+
+    def edit_one_linked(self) -> str:
+        for row in sorted(self.emulator.feedback_view(), key=lambda r: str(r["id"])):
+            if row.get("backlog_key"):
+                case = self.emulator.case(str(row["id"]))
+                body = (
+                    case.get("Description") or ""
+                ) + " Update: the customer now needs this by end of quarter."
+                self.emulator.update_case(str(row["id"]), Description=body)
+                return str(row["id"])
+        raise RuntimeError("no linked case to edit: the first pass created nothing")
+
+    def alert_keys(self) -> list[str]:
+        return [str(t.get("Syncer_Alert_Key__c")) for t in self.emulator.tasks()]
+
+
+@dataclass
+class JiraDemo:
+    search_lag_s: float = 0.5
+    emulator: JiraEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = JiraEmulator(token=TOKEN, search_lag_s=self.search_lag_s)
+        self.emulator.seed_demo()
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "jira",
+            "base_url": url,
+            "email": "bot@example.com",
+            "token_file": str(token_file),
+            "project": "PROD",
+            "fields": {
+                "accounts": "customfield_10050",
+                "arr": "customfield_10051",
+                "open_deals": "customfield_10052",
+            },
+        }
+
+    def plan(self, key: str, milestone: str) -> None:
+        self.emulator.set_fix_version(key, milestone)
+
+    def set_due(self, milestone: str, when: date | None) -> None:
+        self.emulator.set_release_date(milestone, when)
+
+    def release(self, milestone: str, when: date) -> None:
+        self.emulator.release_version(milestone, when)
+
+    def item_count(self) -> int:
+        return len(self.emulator.issues())
+
+
+@dataclass
+class GitHubDemo:
+    emulator: GitHubEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = GitHubEmulator(token=TOKEN, creates_per_minute=100_000)
+        self.emulator.seed_demo()
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "github",
+            "base_url": url,
+            "site_url": url,
+            "owner": "acme",
+            "repo": "product",
+            "token_file": str(token_file),
+            "overlap_seconds": 5,
+            "rate_limits": {**FAST, "create": {"requests": 200, "per_seconds": 1}},
+        }
+
+    def plan(self, key: str, milestone: str) -> None:
+        self.emulator.set_milestone(int(key), milestone)
+
+    def set_due(self, milestone: str, when: date | None) -> None:
+        self.emulator.set_due(milestone, when)
+
+    def release(self, milestone: str, when: date) -> None:
+        self.emulator.release(milestone)
+
+    def item_count(self) -> int:
+        return len(self.emulator.items_view())
+
+
+@dataclass
+class RedmineDemo:
+    emulator: RedmineEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = RedmineEmulator(api_key=TOKEN)
+        self.emulator.seed_demo()
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "redmine",
+            "base_url": url,
+            "token_file": str(token_file),
+            "project": "product",
+            "marker_field_id": 1,
+            "rate_limits": FAST,
+        }
+
+    def plan(self, key: str, milestone: str) -> None:
+        self.emulator.set_version(key, milestone)
+
+    def set_due(self, milestone: str, when: date | None) -> None:
+        self.emulator.set_due(milestone, when)
+
+    def release(self, milestone: str, when: date) -> None:
+        self.emulator.release(milestone)
+
+    def item_count(self) -> int:
+        return len(self.emulator.items_view())
+
+
+def crm_demo(system: str, seed: int, *, small: bool = False) -> CrmDemo:
+    if system == "hubspot":
+        return HubSpotDemo(seed, companies=20, tickets=150) if small else HubSpotDemo(seed)
+    if system == "salesforce":
+        return SalesforceDemo(seed, accounts=15, cases=120) if small else SalesforceDemo(seed)
+    raise ValueError(f"unknown CRM {system!r}; choose one of {', '.join(CRMS)}")
+
+
+def tracker_demo(system: str) -> TrackerDemo:
+    demos: dict[str, type[Any]] = {"jira": JiraDemo, "github": GitHubDemo, "redmine": RedmineDemo}
+    if system not in demos:
+        raise ValueError(f"unknown tracker {system!r}; choose one of {', '.join(TRACKERS)}")
+    return demos[system]()  # type: ignore[no-any-return]
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
