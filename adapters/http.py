@@ -407,3 +407,24 @@ def _json(response: httpx.Response) -> Any:
             f"{response.request.method} {response.request.url.path}: "
             f"body is not JSON: {_excerpt(response, 120)}"
         ) from exc
+
+
+def server_time(response: httpx.Response) -> datetime:
+    """The vendor's clock (HTTP `Date`), not ours; falls back to now when the header is absent."""
+    header = response.headers.get("Date")
+    if header:
+        try:
+            return email.utils.parsedate_to_datetime(header).astimezone(UTC)
+        except (TypeError, ValueError):
+            pass
+    return datetime.now(UTC)
+
+
+def json_body(response: httpx.Response, system: str, what: str) -> Any:
+    """The JSON of a response obtained with `request` (e.g. one allowed through `allow=`)."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedResponseError(
+            f"{system}: {what} answered with a non-JSON body: {response.text[:120]}"
+        ) from exc

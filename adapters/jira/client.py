@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ import httpx
 import structlog
 
 from adapters.errors import AuthError, MalformedResponseError, PermanentError, TransientError
-from adapters.http import HttpClient, RateLimit
+from adapters.http import HttpClient, RateLimit, json_body, server_time
 from adapters.jira.records import (
     DEFAULT_PRIORITY_NAMES,
     SYSTEM,
@@ -124,7 +123,7 @@ class JiraTracker:
         if labels:
             body["update"] = {"labels": [{"add": label} for label in labels]}
         response = self._http.request("PUT", f"{_API}/issue/{key}", json_body=body)
-        return self._item(key, draft, labels, None, _server_time(response))
+        return self._item(key, draft, labels, None, server_time(response))
 
     # -- TrackerSource ----------------------------------------------------------------------------
     def iter_changed_items(self, since: Cursor) -> Iterator[Page[BacklogItem]]:
@@ -173,13 +172,13 @@ class JiraTracker:
         while True:
             params = {"startAt": start, "maxResults": self._settings.version_page_size}
             response = self._http.request("GET", path, params=params)
-            body = _json_body(response, "project/version")
+            body = json_body(response, "jira", "project/version")
             values = body.get("values") if isinstance(body, Mapping) else None
             if not isinstance(body, Mapping) or not isinstance(values, list):
                 raise MalformedResponseError(
                     f"jira: project/version answered without a values list: {body!r:.200}"
                 )
-            yield values, _server_time(response)
+            yield values, server_time(response)
             # the server's own startAt, so a server stuck on one page trips the loop guard
             at = body.get("startAt")
             start = (at if isinstance(at, int) and not isinstance(at, bool) else start) + len(values)
@@ -239,7 +238,7 @@ class JiraTracker:
         except PermanentError as exc:  # the request as a whole was refused: nothing was created
             return [WriteResult(ref=marker, error=f"bulk create refused: {exc}") for marker, _ in chunk]
         created, failed = _bulk_outcome(response, len(chunk))
-        stamp = _server_time(response)
+        stamp = server_time(response)
         results: list[WriteResult] = []
         successes = iter(created)
         for index, (marker, draft) in enumerate(chunk):
@@ -307,29 +306,9 @@ def _jql_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _server_time(response: httpx.Response) -> datetime:
-    """The vendor's clock (HTTP `Date`), not ours; falls back to now when the header is absent."""
-    header = response.headers.get("Date")
-    if header:
-        try:
-            return parsedate_to_datetime(header).astimezone(UTC)
-        except (TypeError, ValueError):
-            pass
-    return datetime.now(UTC)
-
-
-def _json_body(response: httpx.Response, what: str) -> Any:
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedResponseError(
-            f"jira: {what} answered with a non-JSON body: {response.text[:120]}"
-        ) from exc
-
-
 def _bulk_outcome(response: httpx.Response, size: int) -> tuple[list[Mapping[str, Any]], dict[int, str]]:
     """(created issues in order, {element index: error text}) from a CreatedIssues body."""
-    body = _json_body(response, "issue/bulk")
+    body = json_body(response, "jira", "issue/bulk")
     if not isinstance(body, Mapping):
         raise MalformedResponseError(f"jira: issue/bulk answered with {type(body).__name__}")
     failed: dict[int, str] = {}

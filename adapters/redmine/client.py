@@ -13,15 +13,13 @@ import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Any
 
-import httpx
 import structlog
 
 from adapters.errors import AuthError, MalformedResponseError, PermanentError, TransientError
-from adapters.http import HttpClient, RateLimit
+from adapters.http import HttpClient, RateLimit, json_body, server_time
 from adapters.paging import Page, Reject, guard_tokens, max_cursor
 from adapters.redmine.records import (
     DEFAULT_DONE_STATUSES,
@@ -152,13 +150,13 @@ class RedmineTracker:
     def list_milestones(self) -> Sequence[Milestone]:
         """Every version the project sees (shared ones included); `closed` = released."""
         response = self._http.request("GET", f"/projects/{self._settings.project}/versions.json")
-        body = _json_body(response, "versions.json")
+        body = json_body(response, "redmine", "versions.json")
         versions = body.get("versions") if isinstance(body, Mapping) else None
         if not isinstance(versions, list):
             raise MalformedResponseError(
                 f"redmine: versions.json answered without a versions list: {body!r:.200}"
             )
-        seen_at = _server_time(response)
+        seen_at = server_time(response)
         milestones: list[Milestone] = []
         for raw in versions:
             try:
@@ -196,7 +194,7 @@ class RedmineTracker:
             raise  # fatal, or ambiguous (the issue may exist): the engine keeps the intent open
         except PermanentError as exc:  # refused as a whole (404 project, 400): nothing was created
             return WriteResult(ref=marker, error=f"create refused: {exc}")
-        body = _json_body(response, "issues.json")
+        body = json_body(response, "redmine", "issues.json")
         if response.status_code == 422:
             return WriteResult(ref=marker, error=f"redmine refused the issue: {errors_text(body)}")
         raw = body.get("issue") if isinstance(body, Mapping) else None
@@ -214,7 +212,7 @@ class RedmineTracker:
                 system=SYSTEM,
                 id=str(ident),
                 key=str(ident),
-                updated_at=_server_time(response),
+                updated_at=server_time(response),
                 url=f"{self._site}/issues/{ident}",
                 title=trim_subject(draft.title),
                 body=draft.body,
@@ -251,26 +249,6 @@ class RedmineTracker:
 
 def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _server_time(response: httpx.Response) -> datetime:
-    """The vendor's clock (HTTP `Date`), not ours; falls back to now when the header is absent."""
-    header = response.headers.get("Date")
-    if header:
-        try:
-            return parsedate_to_datetime(header).astimezone(UTC)
-        except (TypeError, ValueError):
-            pass
-    return datetime.now(UTC)
-
-
-def _json_body(response: httpx.Response, what: str) -> Any:
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedResponseError(
-            f"redmine: {what} answered with a non-JSON body: {response.text[:120]}"
-        ) from exc
 
 
 __all__ = ["RATE_LIMITS", "RedmineSettings", "RedmineTracker"]
