@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from syncer.config_base import FeedbackFilterConfig, RateLimitConfig, Strict
 from syncer.errors import ConfigError
 from syncer.systems.github import GitHubConfig
+from syncer.systems.linear import LinearConfig
 from syncer.systems.redmine import RedmineConfig
 from syncer.systems.salesforce import SalesforceConfig
 
@@ -80,7 +81,9 @@ class JiraConfig(_Strict):
 
 
 CrmConfig = Annotated[HubSpotConfig | SalesforceConfig, Field(discriminator="system")]
-TrackerConfig = Annotated[JiraConfig | GitHubConfig | RedmineConfig, Field(discriminator="system")]
+TrackerConfig = Annotated[
+    JiraConfig | GitHubConfig | RedmineConfig | LinearConfig, Field(discriminator="system")
+]
 
 
 class PriorityConfig(_Strict):
@@ -165,7 +168,9 @@ class OrgConfig(_Strict):
         return value
 
 
-SYSTEM_TAGS = frozenset({"hubspot", "salesforce", "jira", "github", "redmine"})  # union tags in error paths
+SYSTEM_TAGS = frozenset(
+    {"hubspot", "salesforce", "jira", "github", "redmine", "linear"}
+)  # union tags in error paths
 
 _FIXES = {
     "missing": "add it",

@@ -13,12 +13,13 @@ from starlette.applications import Starlette
 from adapters.github.emulator import GitHubEmulator
 from adapters.hubspot.emulator import HubSpotEmulator
 from adapters.jira.emulator import JiraEmulator
+from adapters.linear.emulator import LinearEmulator
 from adapters.redmine.emulator import RedmineEmulator
 from adapters.salesforce.emulator import SalesforceEmulator
 
 TOKEN = "demo-token-not-a-secret"  # noqa: S105 - the emulators' fixed token
 CRMS = ("hubspot", "salesforce")
-TRACKERS = ("jira", "github", "redmine")
+TRACKERS = ("jira", "github", "redmine", "linear")
 SCENARIOS = tuple(f"{c}-{t}" for c in CRMS for t in TRACKERS)
 FAST = {"default": {"requests": 200, "per_seconds": 1}}  # the demo's emulators are local: no need to crawl
 
@@ -225,6 +226,38 @@ class RedmineDemo:
         return len(self.emulator.items_view())
 
 
+@dataclass
+class LinearDemo:
+    emulator: LinearEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = LinearEmulator(api_key=TOKEN, rate_limit=100_000)
+        self.emulator.seed_demo(7)
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "linear",
+            "base_url": url,
+            "team_id": "team-eng",
+            "token_file": str(token_file),
+            "overlap_seconds": 5,
+            "rate_limits": FAST,
+        }
+
+    def plan(self, key: str, milestone: str) -> None:
+        self.emulator.set_milestone(key, milestone)
+
+    def set_due(self, milestone: str, when: date | None) -> None:
+        self.emulator.set_due(milestone, when)
+
+    def release(self, milestone: str, when: date) -> None:
+        self.emulator.release(milestone)
+
+    def item_count(self) -> int:
+        return len(self.emulator.items_view())
+
+
 def crm_demo(system: str, seed: int, *, small: bool = False) -> CrmDemo:
     if system == "hubspot":
         return HubSpotDemo(seed, companies=20, tickets=150) if small else HubSpotDemo(seed)
@@ -234,7 +267,12 @@ def crm_demo(system: str, seed: int, *, small: bool = False) -> CrmDemo:
 
 
 def tracker_demo(system: str) -> TrackerDemo:
-    demos: dict[str, type[Any]] = {"jira": JiraDemo, "github": GitHubDemo, "redmine": RedmineDemo}
+    demos: dict[str, type[Any]] = {
+        "jira": JiraDemo,
+        "github": GitHubDemo,
+        "redmine": RedmineDemo,
+        "linear": LinearDemo,
+    }
     if system not in demos:
         raise ValueError(f"unknown tracker {system!r}; choose one of {', '.join(TRACKERS)}")
     return demos[system]()  # type: ignore[no-any-return]
