@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from mappings.messages import text
 from mappings.models import Account, Alert, AlertEvent, AlertItem, Feedback, Milestone
 
 
@@ -50,6 +51,7 @@ def fan_out(
     today: date,
     previous_due: date | None = None,
     subject_id: str | None = None,
+    locale: str = "en",
 ) -> tuple[Alert, ...]:
     """One alert per waiting account, addressed to its owner, sorted by account id."""
     by_account: dict[str, list[Waiting]] = {}
@@ -68,7 +70,15 @@ def fan_out(
         shipped = due if (due and event is AlertEvent.RELEASED and due <= today) else today
         final = effective_event(event, due, promise, shipped)
         title, message = render_alert(
-            final, account, milestone, items, due=due, previous_due=previous_due, promise=promise, today=today
+            final,
+            account,
+            milestone,
+            items,
+            due=due,
+            previous_due=previous_due,
+            promise=promise,
+            today=today,
+            locale=locale,
         )
         alerts.append(
             Alert(
@@ -91,20 +101,8 @@ def fan_out(
     return tuple(alerts)
 
 
-_ADVICE = {
-    AlertEvent.RELEASED: "It is live: tell them, and offer a short walkthrough.",
-    AlertEvent.KEPT: "We kept our promise: tell them it is live and thank them for their patience.",
-    AlertEvent.SLIPPED: "Reset expectations now, before they hear it from someone else.",
-    AlertEvent.AT_RISK: "Call them before the promised date passes and agree a new one.",
-    AlertEvent.SCHEDULED: "You can share the planned date; avoid promising anything earlier.",
-    AlertEvent.DUE_SOON: "Prepare the conversation: who will try it first, and when.",
-    AlertEvent.ITEM_DONE: "It is done: check whether it answers what they asked.",
-    AlertEvent.ITEM_WONT_DO: "R&D decided against it: explain why and offer an alternative.",
-}
-
-
-def _d(value: date | None) -> str:
-    return value.isoformat() if value else "no date"
+def _d(value: date | None, locale: str) -> str:
+    return value.isoformat() if value else text(locale, "no_date")
 
 
 def render_alert(
@@ -117,21 +115,24 @@ def render_alert(
     previous_due: date | None,
     promise: date | None,
     today: date,
+    locale: str = "en",
 ) -> tuple[str, str]:
     """Subject and body a salesperson can act on: what happened, which requests, what to say."""
-    name = milestone.name if milestone else (items[0].title if items else "an item")
-    what = {
-        AlertEvent.RELEASED: f"Shipped: {name}",
-        AlertEvent.KEPT: f"Promise kept: {name} shipped before {_d(promise)}",
-        AlertEvent.SLIPPED: f"Slipped: {name} moved from {_d(previous_due)} to {_d(due)}",
-        AlertEvent.AT_RISK: f"At risk: promise of {_d(promise)} to {account.name} — {name} now {_d(due)}",
-        AlertEvent.SCHEDULED: f"Scheduled: {name} planned for {_d(due)}",
-        AlertEvent.DUE_SOON: f"Due in {(due - today).days if due else '?'} days: {name} ({_d(due)})",
-        AlertEvent.ITEM_DONE: f"Done: {name}",
-        AlertEvent.ITEM_WONT_DO: f"Won't do: {name}",
-    }[event]
-    subject = f"{what} ({account.name})" if event is not AlertEvent.AT_RISK else what
-    lines = [what + ".", "", f"{account.name} asked for:"]
+    name = milestone.name if milestone else (items[0].title if items else text(locale, "an_item"))
+    what = text(
+        locale,
+        event.value,
+        name=name,
+        account=account.name,
+        promise=_d(promise, locale),
+        before=_d(previous_due, locale),
+        due=_d(due, locale),
+        days=(due - today).days if due else "?",
+    )
+    subject = (
+        text(locale, "subject", what=what, account=account.name) if event is not AlertEvent.AT_RISK else what
+    )
+    lines = [what, "", text(locale, "asked_for", account=account.name)]
     lines += [f"- {i.key}: {i.title}" + (f" ({i.url})" if i.url else "") for i in items]
-    lines += ["", "What to do: " + _ADVICE[event]]
+    lines += ["", text(locale, "what_to_do", advice=text(locale, f"advice.{event.value}"))]
     return subject[:250], "\n".join(lines)

@@ -16,6 +16,7 @@ from mappings.feedback import (
     prioritise,
     priority_score,
 )
+from mappings.messages import text
 from mappings.models import Account, BacklogDraft, Feedback, Priority
 
 
@@ -25,6 +26,7 @@ class RenderOptions:
     max_body_chars: int = 30_000  # Jira descriptions stop at 32,767 characters
     max_quote_chars: int = 600
     currency: str = "$"
+    locale: str = "en"
 
 
 def display_title(title: str) -> str:
@@ -72,17 +74,17 @@ def _distinct_accounts(members: Sequence[Member]) -> dict[str, Account]:
 
 
 def _quote(fb: Feedback, account: Account | None, options: RenderOptions) -> str:
-    text = " ".join((fb.body or fb.title).split())
-    if len(text) > options.max_quote_chars:
-        text = text[: options.max_quote_chars - 1].rstrip() + "…"
-    who = account.name if account else "(unknown account)"
+    quote = " ".join((fb.body or fb.title).split())
+    if len(quote) > options.max_quote_chars:
+        quote = quote[: options.max_quote_chars - 1].rstrip() + "…"
+    who = account.name if account else text(options.locale, "unknown_account")
     facts = [account.tier] if account else []
     if account and account.arr:
         facts.append(f"ARR {money(account.arr, options.currency)}")
     facts.append(f"urgency {fb.urgency.value}")
     by = f", asked by {fb.requested_by}" if fb.requested_by else ""
     link = f" {fb.url}" if fb.url else ""
-    return f"> {text}\n— {who} ({', '.join(facts)}){by}, {fb.system} #{fb.id}{link}"
+    return f"> {quote}\n— {who} ({', '.join(facts)}){by}, {fb.system} #{fb.id}{link}"
 
 
 def render_draft(members: Sequence[Member], weights: PriorityWeights, options: RenderOptions) -> BacklogDraft:
@@ -96,19 +98,20 @@ def render_draft(members: Sequence[Member], weights: PriorityWeights, options: R
     open_deals = sum(a.open_deal_value for a in accounts.values())
     count = len({fb.account_id or f"unknown:{fb.id}" for fb, _ in ordered})
     score = priority_score(ordered, weights)
-    header = [
-        f"Requested by {count} account{'s' if count != 1 else ''} · ARR {money(total_arr, options.currency)}"
-    ]
+    loc = options.locale
+    noun = "account" if count == 1 else "accounts"
+    header = [text(loc, "requested_by", count=count, noun=noun, arr=money(total_arr, options.currency))]
     if open_deals:
-        header.append(f"open deals {money(open_deals, options.currency)}")
-    lines = [" · ".join(header), f"Priority score {score:g} (urgency × customer value)", ""]
+        header.append(text(loc, "open_deals", amount=money(open_deals, options.currency)))
+    lines = [" · ".join(header), text(loc, "score", score=f"{score:g}"), ""]
     by_value = sorted(ordered, key=lambda m: (-customer_value(m[1], weights), _stable_id(m[0])))
     body = "\n".join(lines)
     for shown, (fb, account) in enumerate(by_value):
         block = "\n\n" + _quote(fb, account, options)
         remaining = len(by_value) - shown
         if len(body) + len(block) > options.max_body_chars - 80:
-            body += f"\n\n… and {remaining} more request{'s' if remaining != 1 else ''}"
+            more = "request" if remaining == 1 else "requests"
+            body += "\n\n" + text(loc, "more_requests", count=remaining, noun=more)
             break
         body += block
     return BacklogDraft(
@@ -122,17 +125,11 @@ def render_draft(members: Sequence[Member], weights: PriorityWeights, options: R
     )
 
 
-ORPHAN_NOTE = (
-    "No customer request is linked to this item any more: the requests behind it were regrouped, "
-    "reclassified or removed in the CRM. Kept for R&D to decide; syncer no longer updates it."
-)
-
-
 def render_orphan(title: str, options: RenderOptions) -> BacklogDraft:
     """The draft for an item whose group lost its last request (we never delete R&D's items)."""
     return BacklogDraft(
         title=title,
-        body=ORPHAN_NOTE,
+        body=text(options.locale, "orphan"),
         labels=tuple(sorted(set(options.labels))),
         priority=Priority.LOWEST,
         account_count=0,

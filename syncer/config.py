@@ -141,6 +141,8 @@ class OrgConfig(_Strict):
     priority: PriorityConfig = PriorityConfig()
     sync: SyncConfig = SyncConfig()
     alerts: AlertsConfig = AlertsConfig()
+    # the language of what people read: alerts, notes and item bodies (`syncer status` follows it too)
+    locale: Literal["en", "zh-CN"] = "en"
     schedule: str = "*/15 * * * *"  # cron (UTC) for `syncer schedule`
     source: Path | None = Field(default=None, exclude=True)
 

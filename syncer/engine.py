@@ -195,7 +195,9 @@ class Engine:
             self._tracker,
             self._crm_sink,
             weights=weights_from(cfg),
-            options=RenderOptions(labels=cfg.sync.labels, max_body_chars=cfg.sync.max_body_chars),
+            options=RenderOptions(
+                labels=cfg.sync.labels, max_body_chars=cfg.sync.max_body_chars, locale=cfg.locale
+            ),
             adopt_grace=timedelta(seconds=cfg.sync.adopt_grace_seconds),
             clock=self._clock,
             counts=counts,
@@ -210,6 +212,7 @@ class Engine:
             self._tracker_source,
             self._alerts,
             channel=cfg.alerts.channel,
+            locale=cfg.locale,
             due_soon_days=cfg.alerts.due_soon_days,
             overlap=timedelta(seconds=cfg.tracker.overlap_seconds),
             clock=self._clock,

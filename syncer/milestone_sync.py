@@ -49,6 +49,7 @@ class MilestoneSync:
         *,
         channel: str,
         due_soon_days: int,
+        locale: str = "en",
         overlap: timedelta,
         clock: Callable[[], datetime],
         counts: PassCounts,
@@ -58,6 +59,7 @@ class MilestoneSync:
         self._channel, self._due_soon, self._overlap, self._clock = channel, due_soon_days, overlap, clock
         self._counts = counts
         self._failpoint = failpoint
+        self._locale = locale
 
     def detect(self) -> None:
         """Pull changed items and all milestones; enqueue the alerts their changes call for."""
@@ -97,12 +99,23 @@ class MilestoneSync:
                     continue
                 waiting = self._waiting(unit, [link])
                 alerts += fan_out(
-                    self._org, change.event, None, waiting, today=self._today(), subject_id=item.key
+                    self._org,
+                    change.event,
+                    None,
+                    waiting,
+                    today=self._today(),
+                    locale=self._locale,
+                    subject_id=item.key,
                 )
         for milestone_id, links in sorted(moved.items()):
             waiting = self._waiting(unit, links)
             alerts += fan_out(
-                self._org, AlertEvent.SCHEDULED, milestones[milestone_id], waiting, today=self._today()
+                self._org,
+                AlertEvent.SCHEDULED,
+                milestones[milestone_id],
+                waiting,
+                today=self._today(),
+                locale=self._locale,
             )
         return alerts
 
@@ -136,6 +149,7 @@ class MilestoneSync:
                         milestone,
                         waiting,
                         today=self._today(),
+                        locale=self._locale,
                         previous_due=change.previous_due,
                     )
             self._resign(unit, moved)

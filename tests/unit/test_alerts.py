@@ -117,3 +117,24 @@ def test_fan_out_is_deterministic_in_any_order() -> None:
     waiting = [_waiting("c2", ITEM_A, 3), _waiting("c1", ITEM_B, 2), _waiting("c1", ITEM_A, 1)]
     forward = fan_out("acme", AlertEvent.DUE_SOON, milestone, waiting, today=TODAY)
     assert forward == fan_out("acme", AlertEvent.DUE_SOON, milestone, list(reversed(waiting)), today=TODAY)
+
+
+def test_fan_out_speaks_chinese_for_a_zh_cn_org() -> None:
+    milestone = make_milestone(name="核心模块测试完成", due=date(2026, 5, 1))
+    waiting = [_waiting("c1", ITEM_A, 1, promise=date(2026, 4, 15)), _waiting("c2", ITEM_B, 2)]
+    at_risk, slipped = fan_out(
+        "acme",
+        AlertEvent.SLIPPED,
+        milestone,
+        waiting,
+        today=TODAY,
+        previous_due=date(2026, 4, 1),
+        locale="zh-CN",
+    )
+    assert (
+        at_risk.subject
+        == "风险：对Account c1承诺的 2026-04-15 可能无法兑现——核心模块测试完成 现计划于 2026-05-01"
+    )
+    assert slipped.subject == "延期：核心模块测试完成 从 2026-04-01 推迟到 2026-05-01（Account c2）"
+    assert "Account c2提出的需求：" in slipped.message
+    assert "建议：请尽快与客户沟通新的时间" in slipped.message

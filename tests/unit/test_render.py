@@ -106,3 +106,9 @@ def test_render_draft_prefers_a_well_cased_spelling() -> None:
     titles = ["SCHEDULED REPORT EMAILS", "SCHEDULED REPORT EMAILS", "Scheduled report emails"]
     members = [(make_feedback(i, title=t), make_account()) for i, t in enumerate(titles, start=1)]
     assert render_draft(members, WEIGHTS, OPTIONS).title == "Scheduled report emails"
+
+
+def test_render_draft_in_chinese() -> None:
+    draft = render_draft(_members(), WEIGHTS, RenderOptions(locale="zh-CN"))
+    assert draft.body.startswith("2 个客户提出 · 年度收入 $1.0M")
+    assert "优先级得分" in draft.body
