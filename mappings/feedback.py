@@ -85,7 +85,7 @@ _STOPWORDS = frozenset(
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 _CJK_RUN = re.compile(rf"^[{_CJK}]+$")
-_CJK_FILLERS = ("支持", "希望", "能够", "可以", "请", "功能", "的")
+_CJK_FILLERS = ("支持", "希望", "能够", "可以", "请", "功能", "增加", "新增", "提供", "实现", "的")
 
 
 def normalise_title(title: str) -> tuple[str, ...]:

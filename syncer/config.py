@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from syncer.config_base import FeedbackFilterConfig, RateLimitConfig, Strict
 from syncer.errors import ConfigError
 from syncer.systems.github import GitHubConfig
+from syncer.systems.jiandaoyun import JiandaoyunConfig
 from syncer.systems.linear import LinearConfig
 from syncer.systems.redmine import RedmineConfig
 from syncer.systems.salesforce import SalesforceConfig
@@ -80,7 +81,7 @@ class JiraConfig(_Strict):
         return value
 
 
-CrmConfig = Annotated[HubSpotConfig | SalesforceConfig, Field(discriminator="system")]
+CrmConfig = Annotated[HubSpotConfig | SalesforceConfig | JiandaoyunConfig, Field(discriminator="system")]
 TrackerConfig = Annotated[
     JiraConfig | GitHubConfig | RedmineConfig | LinearConfig, Field(discriminator="system")
 ]

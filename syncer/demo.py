@@ -54,6 +54,7 @@ def demo_config(
         "crm": crm.section(crm_url, token_file),
         "tracker": tracker.section(tracker_url, token_file),
         "sync": {"adopt_grace_seconds": 5},
+        **getattr(crm, "extras", dict)(),
     }
     return parse_org_config(workdir / "demo.yaml", data)
 

@@ -12,13 +12,14 @@ from starlette.applications import Starlette
 
 from adapters.github.emulator import GitHubEmulator
 from adapters.hubspot.emulator import HubSpotEmulator
+from adapters.jiandaoyun.emulator import JiandaoyunEmulator
 from adapters.jira.emulator import JiraEmulator
 from adapters.linear.emulator import LinearEmulator
 from adapters.redmine.emulator import RedmineEmulator
 from adapters.salesforce.emulator import SalesforceEmulator
 
 TOKEN = "demo-token-not-a-secret"  # noqa: S105 - the emulators' fixed token
-CRMS = ("hubspot", "salesforce")
+CRMS = ("hubspot", "salesforce", "jiandaoyun")
 TRACKERS = ("jira", "github", "redmine", "linear")
 SCENARIOS = tuple(f"{c}-{t}" for c in CRMS for t in TRACKERS)
 FAST = {"default": {"requests": 200, "per_seconds": 1}}  # the demo's emulators are local: no need to crawl
@@ -258,11 +259,59 @@ class LinearDemo:
         return len(self.emulator.items_view())
 
 
+@dataclass
+class JiandaoyunDemo:
+    """简道云 as the CRM: a Chinese sales team (org locale zh-CN, Chinese customer tiers)."""
+
+    seed: int
+    customers: int = 30
+    feedback: int = 200
+    emulator: JiandaoyunEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = JiandaoyunEmulator(api_key=TOKEN)
+        self.emulator.seed_demo(self.seed, customers=self.customers, feedback=self.feedback)
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "jiandaoyun",
+            "base_url": url,
+            "token_file": str(token_file),
+            "app_id": "demo_app",
+            "feedback_entry_id": "feedback_entry",
+            "customer_entry_id": "customer_entry",
+            "followup_entry_id": "followup_entry",
+            "overlap_seconds": 60,
+        }
+
+    def extras(self) -> dict[str, Any]:
+        return {"locale": "zh-CN", "priority": {"tiers": {"战略": 3, "重点": 2, "普通": 1}}}
+
+    def counts(self) -> tuple[int, int]:
+        return len(self.emulator.ids("customer")), len(self.emulator.ids("feedback"))
+
+    def edit_one_linked(self) -> str:
+        for row in sorted(self.emulator.feedback_view(), key=lambda r: str(r["id"])):
+            if row.get("backlog_key"):
+                body = str(self.emulator.feedback(str(row["id"])).get("_widget_content") or "")
+                self.emulator.update_feedback(
+                    str(row["id"]), _widget_content=body + " 补充：客户希望本季度内上线。"
+                )
+                return str(row["id"])
+        raise RuntimeError("no linked feedback to edit: the first pass created nothing")
+
+    def alert_keys(self) -> list[str]:
+        return [str(a.get("key")) for a in self.emulator.alerts()]
+
+
 def crm_demo(system: str, seed: int, *, small: bool = False) -> CrmDemo:
     if system == "hubspot":
         return HubSpotDemo(seed, companies=20, tickets=150) if small else HubSpotDemo(seed)
     if system == "salesforce":
         return SalesforceDemo(seed, accounts=15, cases=120) if small else SalesforceDemo(seed)
+    if system == "jiandaoyun":
+        return JiandaoyunDemo(seed, customers=12, feedback=80) if small else JiandaoyunDemo(seed)
     raise ValueError(f"unknown CRM {system!r}; choose one of {', '.join(CRMS)}")
 
 

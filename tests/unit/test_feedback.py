@@ -35,6 +35,7 @@ WEIGHTS = PriorityWeights()
         pytest.param("支持导出 CSV 报表", "需求：支持导出CSV报表", id="zh-prefix-fullwidth-colon"),
         pytest.param("单点登录（SSO）支持", "希望单点登录(SSO)", id="zh-brackets-filler"),
         pytest.param("单点登录（SSO）支持", "请 单点登录 SSO", id="zh-please"),
+        pytest.param("移动端离线模式", "增加移动端离线模式", id="zh-add-filler"),
     ],
 )
 def test_fingerprint_equal_for_cosmetic_variants(a: str, b: str) -> None:
