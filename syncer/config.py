@@ -17,6 +17,7 @@ from syncer.errors import ConfigError
 from syncer.systems.github import GitHubConfig
 from syncer.systems.jiandaoyun import JiandaoyunConfig
 from syncer.systems.linear import LinearConfig
+from syncer.systems.pingcode import PingCodeConfig
 from syncer.systems.redmine import RedmineConfig
 from syncer.systems.salesforce import SalesforceConfig
 
@@ -83,7 +84,7 @@ class JiraConfig(_Strict):
 
 CrmConfig = Annotated[HubSpotConfig | SalesforceConfig | JiandaoyunConfig, Field(discriminator="system")]
 TrackerConfig = Annotated[
-    JiraConfig | GitHubConfig | RedmineConfig | LinearConfig, Field(discriminator="system")
+    JiraConfig | GitHubConfig | RedmineConfig | LinearConfig | PingCodeConfig, Field(discriminator="system")
 ]
 
 

@@ -15,12 +15,13 @@ from adapters.hubspot.emulator import HubSpotEmulator
 from adapters.jiandaoyun.emulator import JiandaoyunEmulator
 from adapters.jira.emulator import JiraEmulator
 from adapters.linear.emulator import LinearEmulator
+from adapters.pingcode.emulator import PROJECT_ID, REQUIREMENT_TYPE_ID, PingCodeEmulator
 from adapters.redmine.emulator import RedmineEmulator
 from adapters.salesforce.emulator import SalesforceEmulator
 
 TOKEN = "demo-token-not-a-secret"  # noqa: S105 - the emulators' fixed token
 CRMS = ("hubspot", "salesforce", "jiandaoyun")
-TRACKERS = ("jira", "github", "redmine", "linear")
+TRACKERS = ("jira", "github", "redmine", "linear", "pingcode")
 SCENARIOS = tuple(f"{c}-{t}" for c in CRMS for t in TRACKERS)
 FAST = {"default": {"requests": 200, "per_seconds": 1}}  # the demo's emulators are local: no need to crawl
 
@@ -305,6 +306,42 @@ class JiandaoyunDemo:
         return [str(a.get("key")) for a in self.emulator.alerts()]
 
 
+@dataclass
+class PingCodeDemo:
+    """PingCode: requirements (需求) as items, releases (发布) as milestones."""
+
+    emulator: PingCodeEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = PingCodeEmulator(client_id="demo", client_secret=TOKEN)
+        self.emulator.seed_demo(7)
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "pingcode",
+            "base_url": url,
+            "client_id": "demo",
+            "client_secret_file": str(token_file),
+            "project_id": PROJECT_ID,
+            "type_id": REQUIREMENT_TYPE_ID,
+            "overlap_seconds": 5,
+            "rate_limits": FAST,
+        }
+
+    def plan(self, key: str, milestone: str) -> None:
+        self.emulator.set_milestone(key, milestone)
+
+    def set_due(self, milestone: str, when: date | None) -> None:
+        self.emulator.set_due(milestone, when)
+
+    def release(self, milestone: str, when: date) -> None:
+        self.emulator.release(milestone)
+
+    def item_count(self) -> int:
+        return len(self.emulator.items_view())
+
+
 def crm_demo(system: str, seed: int, *, small: bool = False) -> CrmDemo:
     if system == "hubspot":
         return HubSpotDemo(seed, companies=20, tickets=150) if small else HubSpotDemo(seed)
@@ -321,6 +358,7 @@ def tracker_demo(system: str) -> TrackerDemo:
         "github": GitHubDemo,
         "redmine": RedmineDemo,
         "linear": LinearDemo,
+        "pingcode": PingCodeDemo,
     }
     if system not in demos:
         raise ValueError(f"unknown tracker {system!r}; choose one of {', '.join(TRACKERS)}")

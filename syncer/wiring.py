@@ -148,12 +148,14 @@ def build_tracker(config: OrgConfig, redis_url: str | None = None) -> tuple[Trac
     section = config.tracker
     if isinstance(section, JiraConfig):
         return build_jira(config, section, redis_url)
-    from syncer.systems import github, linear, redmine
+    from syncer.systems import github, linear, pingcode, redmine
 
     if isinstance(section, github.GitHubConfig):
         return github.build(config, section, redis_url)
     if isinstance(section, linear.LinearConfig):
         return linear.build(config, section, redis_url)
+    if isinstance(section, pingcode.PingCodeConfig):
+        return pingcode.build(config, section, redis_url)
     return redmine.build(config, section, redis_url)
 
 
