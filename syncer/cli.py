@@ -38,7 +38,15 @@ from syncer.errors import ConfigError
 from syncer.failpoints import kill_at
 from syncer.logging import configure_logging
 from syncer.settings import ServiceSettings
-from syncer.views import dead_letters_table, items_table, milestones_table, passes_table, runs_table
+from syncer.views import (
+    dead_letters_table,
+    items_table,
+    localize,
+    milestones_table,
+    org_summary,
+    passes_table,
+    runs_table,
+)
 
 app = typer.Typer(
     name="syncer",
@@ -344,16 +352,22 @@ def status(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> Non
     if not runs:
         out.print(f"No runs recorded for org '{org}' in {settings.database}. Try: syncer run --org {org}")
         return
-    out.print(
-        f"[bold]{org}[/bold]: {n_links} backlog items linked, {n_letters} open dead letters, "
-        f"{pending} groups waiting, cursor {cursor.to_str() if cursor else '-'}"
-    )
-    out.print(runs_table(runs))
-    out.print(items_table(top))
+    locale = _org_locale(config_dir or settings.config_dir, org)
+    out.print(org_summary(org, n_links, n_letters, pending, cursor.to_str() if cursor else "-", locale))
+    out.print(localize(runs_table(runs), locale))
+    out.print(localize(items_table(top), locale))
     if milestones:
-        out.print(milestones_table(milestones))
+        out.print(localize(milestones_table(milestones), locale))
     if letters:
-        out.print(dead_letters_table(letters))
+        out.print(localize(dead_letters_table(letters), locale))
+
+
+def _org_locale(config_dir: Path, org: str) -> str:
+    """The org's `locale:` for human output; English when its config can't be read here."""
+    try:
+        return find_org_config(config_dir, org).locale
+    except ConfigError:
+        return "en"
 
 
 @app.command()

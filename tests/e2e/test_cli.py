@@ -147,3 +147,18 @@ def test_cli_demo_json_creates_then_repeats_with_no_change(tmp_path: Path) -> No
         0,
         0,
     )
+
+
+def test_cli_status_speaks_chinese_for_a_zh_cn_org(stack: Stack, tmp_path: Path) -> None:
+    orgs = _org_dir(stack, tmp_path)
+    config = yaml.safe_load((orgs / "acme.yaml").read_text())
+    config["locale"] = "zh-CN"
+    (orgs / "acme.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    env = _env(tmp_path, ACME_HUBSPOT_TOKEN=TOKEN, ACME_JIRA_TOKEN=TOKEN)
+    _syncer(["run", "--org", "acme", "--config-dir", str(orgs)], env, tmp_path)
+
+    human = _syncer(["status", "--org", "acme", "--config-dir", str(orgs)], env, tmp_path)
+
+    assert human.returncode == 0, human.stderr
+    for phrase in ("已关联", "最近运行", "需求排行", "客户数", "死信（需要处理）"):
+        assert phrase in human.stdout
