@@ -20,6 +20,7 @@ from syncer.systems.linear import LinearConfig
 from syncer.systems.pingcode import PingCodeConfig
 from syncer.systems.redmine import RedmineConfig
 from syncer.systems.salesforce import SalesforceConfig
+from syncer.systems.worktile import WorktileConfig
 
 _Strict = Strict
 
@@ -82,7 +83,9 @@ class JiraConfig(_Strict):
         return value
 
 
-CrmConfig = Annotated[HubSpotConfig | SalesforceConfig | JiandaoyunConfig, Field(discriminator="system")]
+CrmConfig = Annotated[
+    HubSpotConfig | SalesforceConfig | JiandaoyunConfig | WorktileConfig, Field(discriminator="system")
+]
 TrackerConfig = Annotated[
     JiraConfig | GitHubConfig | RedmineConfig | LinearConfig | PingCodeConfig, Field(discriminator="system")
 ]
@@ -173,7 +176,7 @@ class OrgConfig(_Strict):
 
 
 SYSTEM_TAGS = frozenset(
-    {"hubspot", "salesforce", "jira", "github", "redmine", "linear"}
+    {"hubspot", "salesforce", "jiandaoyun", "worktile", "jira", "github", "redmine", "linear", "pingcode"}
 )  # union tags in error paths
 
 _FIXES = {

@@ -18,9 +18,10 @@ from adapters.linear.emulator import LinearEmulator
 from adapters.pingcode.emulator import PROJECT_ID, REQUIREMENT_TYPE_ID, PingCodeEmulator
 from adapters.redmine.emulator import RedmineEmulator
 from adapters.salesforce.emulator import SalesforceEmulator
+from adapters.worktile.emulator import WorktileEmulator
 
 TOKEN = "demo-token-not-a-secret"  # noqa: S105 - the emulators' fixed token
-CRMS = ("hubspot", "salesforce", "jiandaoyun")
+CRMS = ("hubspot", "salesforce", "jiandaoyun", "worktile")
 TRACKERS = ("jira", "github", "redmine", "linear", "pingcode")
 SCENARIOS = tuple(f"{c}-{t}" for c in CRMS for t in TRACKERS)
 FAST = {"default": {"requests": 200, "per_seconds": 1}}  # the demo's emulators are local: no need to crawl
@@ -342,11 +343,60 @@ class PingCodeDemo:
         return len(self.emulator.items_view())
 
 
+@dataclass
+class WorktileDemo:
+    """Worktile tasks in a sales project as feedback (a Chinese team: locale zh-CN)."""
+
+    seed: int
+    customers: int = 20
+    tasks: int = 120
+    emulator: WorktileEmulator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emulator = WorktileEmulator(team="demo", client_id="demo", client_secret=TOKEN)
+        self.emulator.seed_demo(self.seed, customers=self.customers, tasks=self.tasks)
+        self.app = self.emulator.app
+
+    def section(self, url: str, token_file: Path) -> dict[str, Any]:
+        return {
+            "system": "worktile",
+            "base_url": url,
+            "team": "demo",
+            "client_id": "demo",
+            "client_secret_file": str(token_file),
+            "project_id": "feedback_project",
+            "followup_project_id": "followup_project",
+            "overlap_seconds": 60,
+        }
+
+    def extras(self) -> dict[str, Any]:
+        return {"locale": "zh-CN"}
+
+    def counts(self) -> tuple[int, int]:
+        return self.customers, len(self.emulator.ids("feedback"))
+
+    def edit_one_linked(self) -> str:
+        for row in sorted(self.emulator.feedback_view(), key=lambda r: str(r["id"])):
+            if row.get("backlog_key"):
+                task = self.emulator.task(str(row["id"]))
+                self.emulator.update_task(
+                    str(row["id"]),
+                    description=str(task.get("description") or "") + " 补充：客户希望本季度上线。",
+                )
+                return str(row["id"])
+        raise RuntimeError("no linked task to edit: the first pass created nothing")
+
+    def alert_keys(self) -> list[str]:
+        return [str(a.get("key")) for a in self.emulator.alerts()]
+
+
 def crm_demo(system: str, seed: int, *, small: bool = False) -> CrmDemo:
     if system == "hubspot":
         return HubSpotDemo(seed, companies=20, tickets=150) if small else HubSpotDemo(seed)
     if system == "salesforce":
         return SalesforceDemo(seed, accounts=15, cases=120) if small else SalesforceDemo(seed)
+    if system == "worktile":
+        return WorktileDemo(seed, customers=10, tasks=60) if small else WorktileDemo(seed)
     if system == "jiandaoyun":
         return JiandaoyunDemo(seed, customers=12, feedback=80) if small else JiandaoyunDemo(seed)
     raise ValueError(f"unknown CRM {system!r}; choose one of {', '.join(CRMS)}")

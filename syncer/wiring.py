@@ -164,10 +164,12 @@ def build_crm(config: OrgConfig, redis_url: str | None = None) -> tuple[CrmAdapt
     section = config.crm
     if isinstance(section, HubSpotConfig):
         return build_hubspot(config, section, redis_url)
-    from syncer.systems import jiandaoyun, salesforce
+    from syncer.systems import jiandaoyun, salesforce, worktile
 
     if isinstance(section, jiandaoyun.JiandaoyunConfig):
         return jiandaoyun.build(config, section, redis_url)
+    if isinstance(section, worktile.WorktileConfig):
+        return worktile.build(config, section, redis_url)
     return salesforce.build(config, section, redis_url)
 
 

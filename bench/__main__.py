@@ -1,0 +1,188 @@
+"""`python -m bench [--quick] [--json] [--no-write]`: syncer's figures against issue 9's targets.
+
+Quick (< 1 min): 1k tickets over 200 companies; peak RSS at 10k only (100k is reported as null).
+Full: 10k tickets over 10k companies, RSS at 10k and 100k. bench/RESULTS.md is written by every
+non-JSON run (not by --json, whose stdout is exactly one JSON object)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.floor import floor_of
+from bench.report import write_results
+from bench.world import SEARCH_LAG_S, Limits, World, world
+from syncer.logging import configure_logging
+
+QUICK = {"tickets": 1_000, "companies": 200, "rss": (10_000,)}
+FULL = {"tickets": 10_000, "companies": 10_000, "rss": (10_000, 100_000)}
+
+
+def _log(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+def measure_throughput(tickets: int, companies: int) -> dict[str, Any]:
+    """Zero-latency emulators, client limits lifted: how fast the engine itself moves records."""
+    with world(tickets, companies, Limits.zero_latency()) as w:
+        counts, wall, cpu = w.run("throughput")
+    return {
+        "records_per_s": round(counts.feedback_pulled / wall, 1),
+        "cpu_s_per_1k": round(cpu / max(1, counts.feedback_pulled) * 1000, 3),
+        "wall_s": round(wall, 2),
+        "pulled": counts.feedback_pulled,
+        "requests": counts.requests,
+        "dead_letters": counts.dead_letters,
+    }
+
+
+def _write_requests(w: World) -> int:
+    hub = len(w.hub.log.entries("POST", "/crm/v3/objects/tickets/batch/update"))
+    hub += sum(1 for e in w.hub.log.entries("POST") if e.path.endswith("/batch/create"))
+    hub += len(w.hub.log.entries("PATCH"))
+    jira = len(w.jira.log.entries("PUT")) + len(w.jira.log.entries("POST", "/rest/api/3/issue"))
+    return hub + jira
+
+
+def _edit_one_linked(w: World) -> str:
+    for ticket_id in sorted(w.hub.ids("tickets"), key=int):
+        ticket = w.hub.ticket(ticket_id)
+        if ticket.get("syncer_backlog_key"):
+            body = (ticket.get("content") or "") + " Update: needed by end of quarter."
+            w.hub.update_ticket(ticket_id, content=body)
+            return ticket_id
+    raise RuntimeError("no linked ticket: the first pass created nothing")
+
+
+def measure_backfill(tickets: int, companies: int, scale: float) -> dict[str, Any]:
+    """Vendor limits (×scale on both sides): backfill vs floor, then a no-op and a one-change run."""
+    with world(tickets, companies, Limits.vendor(scale)) as w:
+        first, wall, _ = w.run("backfill")
+        by_path = [(e.method, e.path) for e in w.hub.log.entries()] + [
+            (e.method, e.path) for e in w.jira.log.entries()
+        ]
+        floor = floor_of(w, first, scale)
+        statuses = w.statuses()
+        out: dict[str, Any] = {
+            "wall_s": round(wall, 2),
+            "floor_s": round(floor["floor_s"], 2),
+            "floor_bucket": floor["bucket"],
+            "floor_buckets_s": floor["buckets_s"],
+            "backfill_over_floor": round(wall / floor["floor_s"], 2),
+            "requests": first.requests,
+            "minimal_requests": floor["minimal"],
+            "requests_over_minimum": round(first.requests / floor["minimal"], 2),
+            "http_429": statuses.get(429, 0),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "by_endpoint": _by_endpoint(by_path),
+            "items_created": first.items_created,
+            "links_written": first.links_written,
+            "dead_letters": first.dead_letters,
+        }
+        time.sleep(SEARCH_LAG_S + 0.2)
+        w.clear_logs()
+        noop, noop_wall, _ = w.run("no-op")
+        out["noop_requests"] = noop.requests
+        out["noop_pulled"] = noop.feedback_pulled
+        out["noop_wall_s"] = round(noop_wall, 2)
+        out["noop_by_endpoint"] = _by_endpoint(
+            [(e.method, e.path) for e in w.hub.log.entries() + w.jira.log.entries()]
+        )
+        _edit_one_linked(w)
+        time.sleep(SEARCH_LAG_S + 0.2)
+        w.clear_logs()
+        one, one_wall, _ = w.run("one change")
+        out["one_change_requests"] = one.requests
+        out["one_change_writes"] = _write_requests(w)
+        out["one_change_pulled"] = one.feedback_pulled
+        out["one_change_wall_s"] = round(one_wall, 2)
+        out["http_429"] += w.statuses().get(429, 0)
+    return out
+
+
+def _by_endpoint(calls: list[tuple[str, str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for method, path in calls:
+        key = f"{method} {path}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def measure_rss(tickets: int) -> dict[str, Any]:
+    """Each size in a fresh child process, so that one peak cannot hide another."""
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.rss_probe", str(tickets), str(min(10_000, max(1, tickets // 10)))],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes: under a minute")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (no RESULTS.md)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply vendor and client limits")
+    parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
+    args = parser.parse_args(argv)
+    configure_logging("WARNING", fmt="console")
+    sizes = QUICK if args.quick else FULL
+    quiet = args.json
+    started = time.perf_counter()
+    tickets, companies = int(sizes["tickets"]), int(sizes["companies"])  # type: ignore[call-overload]
+
+    _log(quiet, f"throughput: {tickets} tickets / {companies} companies, zero latency ...")
+    throughput = measure_throughput(tickets, companies)
+    _log(quiet, f"  {throughput}")
+    _log(quiet, f"backfill at vendor limits x{args.scale} ...")
+    backfill = measure_backfill(tickets, companies, args.scale)
+    _log(quiet, f"  {backfill}")
+    rss: dict[int, dict[str, Any]] = {}
+    for n in sizes["rss"]:  # type: ignore[attr-defined]
+        _log(quiet, f"peak RSS at {n} tickets (child process) ...")
+        rss[n] = measure_rss(n)
+        _log(quiet, f"  {rss[n]}")
+
+    def rss_mb(n: int) -> float | None:
+        return rss[n]["peak_rss_mb"] if n in rss else None
+
+    figures = {
+        "backfill_over_floor": backfill["backfill_over_floor"],
+        "requests_over_minimum": backfill["requests_over_minimum"],
+        "noop_requests": backfill["noop_requests"],
+        "one_change_requests": backfill["one_change_requests"],
+        "peak_rss_mb_10k": rss_mb(10_000),
+        "peak_rss_mb_100k": rss_mb(100_000),
+        "records_per_s": throughput["records_per_s"],
+        "http_429": backfill["http_429"],
+    }
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    detail = {
+        "throughput": throughput,
+        "backfill": backfill,
+        "rss": rss,
+        "elapsed_s": time.perf_counter() - started,
+    }
+    command = (
+        "python -m bench"
+        + (" --quick" if args.quick else "")
+        + (f" --scale {args.scale}" if args.scale != 1.0 else "")
+    )
+    text = write_results(figures, detail, command, tickets, companies, write=not args.no_write)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
