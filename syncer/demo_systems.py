@@ -3,6 +3,7 @@ CRM x tracker matrix test can run any pair the same way (seed, point a config at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -163,29 +164,35 @@ class JiraDemo:
         return len(self.emulator.issues())
 
 
+class _ReleaseEmulator(Protocol):
+    """The milestone helpers the GitHub, Redmine, Linear and PingCode emulators share."""
+
+    app: Starlette
+
+    def set_due(self, name: str, when: date | None) -> None: ...
+    def release(self, name: str) -> None: ...
+    def items_view(self) -> list[dict[str, Any]]: ...
+
+
 @dataclass
-class GitHubDemo:
-    emulator: GitHubEmulator = field(init=False)
+class EmulatedTracker:
+    """A tracker emulator with `set_due`/`release`/`items_view`; only its config and how an item is put
+    into a milestone differ per system."""
+
+    emulator: _ReleaseEmulator
+    settings: dict[str, Any]  # the config section, without the URL and the secret
+    assign: Callable[[str, str], None]  # (item key, milestone name)
+    file_field: str = "token_file"  # the config key naming the secret file
+    url_keys: tuple[str, ...] = ("base_url",)
 
     def __post_init__(self) -> None:
-        self.emulator = GitHubEmulator(token=TOKEN, creates_per_minute=100_000)
-        self.emulator.seed_demo()
         self.app = self.emulator.app
 
     def section(self, url: str, token_file: Path) -> dict[str, Any]:
-        return {
-            "system": "github",
-            "base_url": url,
-            "site_url": url,
-            "owner": "acme",
-            "repo": "product",
-            "token_file": str(token_file),
-            "overlap_seconds": 5,
-            "rate_limits": {**FAST, "create": {"requests": 200, "per_seconds": 1}},
-        }
+        return {**self.settings, **dict.fromkeys(self.url_keys, url), self.file_field: str(token_file)}
 
     def plan(self, key: str, milestone: str) -> None:
-        self.emulator.set_milestone(int(key), milestone)
+        self.assign(key, milestone)
 
     def set_due(self, milestone: str, when: date | None) -> None:
         self.emulator.set_due(milestone, when)
@@ -197,68 +204,51 @@ class GitHubDemo:
         return len(self.emulator.items_view())
 
 
-@dataclass
-class RedmineDemo:
-    emulator: RedmineEmulator = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.emulator = RedmineEmulator(api_key=TOKEN)
-        self.emulator.seed_demo()
-        self.app = self.emulator.app
-
-    def section(self, url: str, token_file: Path) -> dict[str, Any]:
-        return {
-            "system": "redmine",
-            "base_url": url,
-            "token_file": str(token_file),
-            "project": "product",
-            "marker_field_id": 1,
-            "rate_limits": FAST,
-        }
-
-    def plan(self, key: str, milestone: str) -> None:
-        self.emulator.set_version(key, milestone)
-
-    def set_due(self, milestone: str, when: date | None) -> None:
-        self.emulator.set_due(milestone, when)
-
-    def release(self, milestone: str, when: date) -> None:
-        self.emulator.release(milestone)
-
-    def item_count(self) -> int:
-        return len(self.emulator.items_view())
+def github_demo() -> EmulatedTracker:
+    emulator = GitHubEmulator(token=TOKEN, creates_per_minute=100_000)
+    emulator.seed_demo()
+    settings = {
+        "system": "github",
+        "owner": "acme",
+        "repo": "product",
+        "overlap_seconds": 5,
+        "rate_limits": {**FAST, "create": {"requests": 200, "per_seconds": 1}},
+    }
+    return EmulatedTracker(
+        emulator,
+        settings,
+        lambda key, name: emulator.set_milestone(int(key), name),
+        url_keys=("base_url", "site_url"),
+    )
 
 
-@dataclass
-class LinearDemo:
-    emulator: LinearEmulator = field(init=False)
+def redmine_demo() -> EmulatedTracker:
+    emulator = RedmineEmulator(api_key=TOKEN)
+    emulator.seed_demo()
+    settings = {"system": "redmine", "project": "product", "marker_field_id": 1, "rate_limits": FAST}
+    return EmulatedTracker(emulator, settings, emulator.set_version)
 
-    def __post_init__(self) -> None:
-        self.emulator = LinearEmulator(api_key=TOKEN, rate_limit=100_000)
-        self.emulator.seed_demo(7)
-        self.app = self.emulator.app
 
-    def section(self, url: str, token_file: Path) -> dict[str, Any]:
-        return {
-            "system": "linear",
-            "base_url": url,
-            "team_id": "team-eng",
-            "token_file": str(token_file),
-            "overlap_seconds": 5,
-            "rate_limits": FAST,
-        }
+def linear_demo() -> EmulatedTracker:
+    emulator = LinearEmulator(api_key=TOKEN, rate_limit=100_000)
+    emulator.seed_demo(7)
+    settings = {"system": "linear", "team_id": "team-eng", "overlap_seconds": 5, "rate_limits": FAST}
+    return EmulatedTracker(emulator, settings, emulator.set_milestone)
 
-    def plan(self, key: str, milestone: str) -> None:
-        self.emulator.set_milestone(key, milestone)
 
-    def set_due(self, milestone: str, when: date | None) -> None:
-        self.emulator.set_due(milestone, when)
-
-    def release(self, milestone: str, when: date) -> None:
-        self.emulator.release(milestone)
-
-    def item_count(self) -> int:
-        return len(self.emulator.items_view())
+def pingcode_demo() -> EmulatedTracker:
+    """PingCode: requirements (需求) as items, releases (发布) as milestones."""
+    emulator = PingCodeEmulator(client_id="demo", client_secret=TOKEN)
+    emulator.seed_demo(7)
+    settings = {
+        "system": "pingcode",
+        "client_id": "demo",
+        "project_id": PROJECT_ID,
+        "type_id": REQUIREMENT_TYPE_ID,
+        "overlap_seconds": 5,
+        "rate_limits": FAST,
+    }
+    return EmulatedTracker(emulator, settings, emulator.set_milestone, file_field="client_secret_file")
 
 
 @dataclass
@@ -305,42 +295,6 @@ class JiandaoyunDemo:
 
     def alert_keys(self) -> list[str]:
         return [str(a.get("key")) for a in self.emulator.alerts()]
-
-
-@dataclass
-class PingCodeDemo:
-    """PingCode: requirements (需求) as items, releases (发布) as milestones."""
-
-    emulator: PingCodeEmulator = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.emulator = PingCodeEmulator(client_id="demo", client_secret=TOKEN)
-        self.emulator.seed_demo(7)
-        self.app = self.emulator.app
-
-    def section(self, url: str, token_file: Path) -> dict[str, Any]:
-        return {
-            "system": "pingcode",
-            "base_url": url,
-            "client_id": "demo",
-            "client_secret_file": str(token_file),
-            "project_id": PROJECT_ID,
-            "type_id": REQUIREMENT_TYPE_ID,
-            "overlap_seconds": 5,
-            "rate_limits": FAST,
-        }
-
-    def plan(self, key: str, milestone: str) -> None:
-        self.emulator.set_milestone(key, milestone)
-
-    def set_due(self, milestone: str, when: date | None) -> None:
-        self.emulator.set_due(milestone, when)
-
-    def release(self, milestone: str, when: date) -> None:
-        self.emulator.release(milestone)
-
-    def item_count(self) -> int:
-        return len(self.emulator.items_view())
 
 
 @dataclass
@@ -403,16 +357,16 @@ def crm_demo(system: str, seed: int, *, small: bool = False) -> CrmDemo:
 
 
 def tracker_demo(system: str) -> TrackerDemo:
-    demos: dict[str, type[Any]] = {
+    demos: dict[str, Callable[[], TrackerDemo]] = {
         "jira": JiraDemo,
-        "github": GitHubDemo,
-        "redmine": RedmineDemo,
-        "linear": LinearDemo,
-        "pingcode": PingCodeDemo,
+        "github": github_demo,
+        "redmine": redmine_demo,
+        "linear": linear_demo,
+        "pingcode": pingcode_demo,
     }
     if system not in demos:
         raise ValueError(f"unknown tracker {system!r}; choose one of {', '.join(TRACKERS)}")
-    return demos[system]()  # type: ignore[no-any-return]
+    return demos[system]()
 
 
 def today() -> date:
