@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mappings.errors import MappingError
 from mappings.models import Account, Feedback, Owner, Urgency
+from mappings.values import number_field
 
 if TYPE_CHECKING:
     from adapters.jiandaoyun.settings import JiandaoyunSettings
@@ -74,18 +75,6 @@ def data_id(row: Mapping[str, Any]) -> str:
     return ident
 
 
-def _number(row: Mapping[str, Any], name: str, what: str) -> float:
-    value = row.get(name)
-    if value is None or value == "":
-        return 0.0
-    if isinstance(value, bool):
-        raise MappingError(f"{what}: {name} is not a number: {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise MappingError(f"{what}: {name} is not a number: {value!r}") from exc
-
-
 def record_url(s: JiandaoyunSettings, entry_id: str, ident: str) -> str:
     return f"{s.web_url.rstrip('/')}/dashboard/app/{s.app_id}/form/{entry_id}/data/{ident}"
 
@@ -137,8 +126,8 @@ def to_account(row: Mapping[str, Any], s: JiandaoyunSettings) -> Account:
         name=text(row, s.customer_name_field) or what,
         owner=to_owner(row.get(s.customer_owner_field)),
         tier=text(row, s.customer_tier_field) or "unknown",
-        arr=_number(row, s.customer_arr_field, what),
-        open_deal_value=_number(row, s.customer_deal_field, what),
+        arr=number_field(row, s.customer_arr_field, what),
+        open_deal_value=number_field(row, s.customer_deal_field, what),
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mappings.errors import MappingError
 from mappings.models import Account, Feedback, Owner, Urgency
+from mappings.values import number_field
 
 if TYPE_CHECKING:
     from adapters.salesforce.settings import SalesforceSettings
@@ -62,18 +63,6 @@ def record_id(row: Mapping[str, Any]) -> str:
     if not isinstance(ident, str) or not ident:
         raise MappingError(f"row without an Id: {ident!r}")
     return ident
-
-
-def _number(row: Mapping[str, Any], name: str, what: str) -> float:
-    value = row.get(name)
-    if value is None or value == "":
-        return 0.0
-    if isinstance(value, bool):
-        raise MappingError(f"{what}: {name} is not a number: {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise MappingError(f"{what}: {name} is not a number: {value!r}") from exc
 
 
 def to_feedback(row: Mapping[str, Any], settings: SalesforceSettings, instance_url: str) -> Feedback:
@@ -128,7 +117,7 @@ def to_account(
         name=_text(row, "Name") or f"account {account_id}",
         owner=to_owner(row),
         tier=_text(row, settings.account_tier_field) or "unknown",
-        arr=_number(row, settings.account_arr_field, f"account {account_id}"),
+        arr=number_field(row, settings.account_arr_field, f"account {account_id}"),
         open_deal_value=open_deal_value,
     )
 
