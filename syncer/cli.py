@@ -7,35 +7,16 @@ SIGTERM at a checkpoint (the same command resumes).
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from syncer.config import find_org_config, iter_config_files, load_org_config
 from syncer.counts import PassCounts
 from syncer.errors import ConfigError
-from syncer.failpoints import kill_at
 from syncer.logging import configure_logging
 from syncer.settings import ServiceSettings
 from syncer.views import (
@@ -128,144 +109,6 @@ def validate(config_dir: Annotated[Path, typer.Argument(help="Directory of org Y
         raise typer.Exit(2)
 
 
-class _RateColumn(ProgressColumn):
-    """Records per second (rich's own speed column counts bytes)."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} records/s" if speed else "- records/s", style="progress.data.speed")
-
-
-def _progress_reporter(progress: Progress, task: TaskID) -> Callable[[str, int], None]:
-    """The engine's `on_progress(stage, n)`: n more records pulled. A `<stage>.total` report (from a CRM
-    that can count its matches, like HubSpot search's `total`) sets the bar's total, so the bar fills and
-    the time-remaining column shows an ETA; without one the bar shows records, records/s and elapsed."""
-
-    def report(stage: str, n: int) -> None:
-        if stage.endswith(".total"):
-            progress.update(task, total=n)
-        else:
-            progress.advance(task, n)
-
-    return report
-
-
-@contextmanager
-def _graceful_stop() -> Iterator[Callable[[], bool]]:
-    """First Ctrl-C (SIGINT) or SIGTERM: stop at the engine's next safe checkpoint, everything so far
-    committed, so rerunning the same command resumes; a second Ctrl-C aborts at once."""
-    requested = threading.Event()
-
-    def handle(_signum: int, _frame: object) -> None:
-        if requested.is_set():
-            raise KeyboardInterrupt
-        requested.set()
-        err.print("stopping at the next checkpoint (Ctrl-C again aborts now) ...", highlight=False)
-
-    previous: dict[signal.Signals, object] = {}
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handle)
-    except ValueError:  # not the main thread (an in-process caller): default signal behaviour
-        pass
-    try:
-        yield requested.is_set
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)  # type: ignore[arg-type]
-
-
-def _one_pass(
-    org: str,
-    config_dir: Path | None,
-    as_json: bool,
-    name: str,
-    since: datetime | None,
-    replay: bool = False,
-    until: datetime | None = None,
-) -> None:
-    from syncer.service import open_store, run_org
-
-    settings = _settings()
-    try:
-        config = find_org_config(config_dir or settings.config_dir, org)
-        store = open_store(settings.database)
-        with (
-            _graceful_stop() as stop,
-            Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("records"),
-                _RateColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-                disable=as_json,
-            ) as progress,
-        ):
-            task = progress.add_task(f"{name} {org}: pulling feedback", total=None)
-            counts = run_org(
-                config,
-                store,
-                name,
-                since=since,
-                until=until,
-                replay_dead_letters=replay,
-                on_progress=_progress_reporter(progress, task),
-                failpoint=kill_at(settings.failpoint),
-                stop=stop,
-                lease_ttl=timedelta(seconds=settings.lease_seconds),
-                redis_url=settings.redis_url,
-            )
-    except ConfigError as exc:
-        raise _fail_config(exc) from exc
-    if counts.interrupted:
-        err.print(
-            f"[yellow]interrupted[/yellow] {name} of {org} stopped at a checkpoint after "
-            f"{counts.feedback_pulled} records; run the same command again to resume",
-            highlight=False,
-        )
-        raise typer.Exit(130)
-    _finish([counts], as_json)
-
-
-@app.command()
-def run(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> None:
-    """One sync pass for one org: pull changed feedback, create/update backlog items, write links back."""
-    _one_pass(org, config_dir, as_json, "run", None)
-
-
-@app.command()
-def backfill(
-    org: Org,
-    since: Annotated[
-        datetime,
-        typer.Option(
-            help="Re-read feedback changed since this date (UTC)", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]
-        ),
-    ],
-    until: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Only feedback changed up to this date (UTC; default: now)",
-            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
-        ),
-    ] = None,
-    config_dir: ConfigDir = None,
-    as_json: Json = False,
-) -> None:
-    """Re-read history since a date (resumable: after Ctrl-C or a crash the same command continues from
-    its checkpoint). If a run of the org is in progress it does nothing and exits 1."""
-    start, end = since.replace(tzinfo=UTC), until.replace(tzinfo=UTC) if until else None
-    if end is not None and end <= start:
-        err.print(f"--until {end:%Y-%m-%d %H:%M:%S} must be after --since {start:%Y-%m-%d %H:%M:%S}")
-        raise typer.Exit(2)
-    _one_pass(org, config_dir, as_json, "backfill", start, until=end)
-
-
 @app.command()
 def migrate() -> None:
     """Bring the state database (SYNCER_DATABASE_URL) to this version's schema; prints the revisions.
@@ -290,12 +133,6 @@ def migrate() -> None:
 
         if apply_queue_schema(settings.database):
             out.print("job queue tables installed (for `syncer worker`)")
-
-
-@app.command()
-def retry(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> None:
-    """Replay every dead letter (after you fixed the cause in the CRM or tracker), then run a normal pass."""
-    _one_pass(org, config_dir, as_json, "retry", None, replay=True)
 
 
 @app.command()
@@ -445,5 +282,6 @@ def demo(
         out.print(dead_letters_table(result.dead_letters, "Dead letters (seeded bad data, as expected)"))
 
 
+from syncer import cli_pass as _cli_pass  # noqa: E402, F401  (registers `run`, `backfill`, `retry`, `rescan`)
 from syncer import cli_schedule as _cli_schedule  # noqa: E402, F401  (registers `schedule`)
 from syncer import cli_worker as _cli_worker  # noqa: E402, F401  (registers `worker`, `enqueue`)

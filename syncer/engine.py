@@ -12,14 +12,14 @@ import structlog
 
 from adapters.errors import SyncError
 from mappings.feedback import FeedbackFilter, PriorityWeights
-from mappings.models import Priority, Urgency
+from mappings.models import Cursor, Priority, Urgency
 from mappings.render import RenderOptions
 from syncer.apply import Apply
 from syncer.config import OrgConfig
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ingest import Ingest
-from syncer.milestone_sync import MilestoneSync
+from syncer.milestone_sync import ITEMS_STREAM, MilestoneSync
 from syncer.ports import AlertSink, CrmSink, CrmSource, TrackerSink, TrackerSource
 from syncer.state import StateStore
 from syncer.state.lease import OrgLease
@@ -41,6 +41,7 @@ class LeaseLostError(Exception):
 
 
 ACCOUNTS_STREAM = "accounts"
+RESCAN_STREAM = "rescan"  # a rescan's checkpoint: an interrupted rescan resumes, a finished one is cleared
 CLOCK_SKEW_ALLOWANCE = timedelta(days=1)
 
 
@@ -118,9 +119,11 @@ class Engine:
         since: datetime | None = None,
         until: datetime | None = None,
         replay_dead_letters: bool = False,
+        rescan: bool = False,
     ) -> PassCounts:
         """One idempotent pass. `since` (backfill) re-reads from that date on its own cursor stream;
-        `replay_dead_letters` first re-opens every dead letter so the pass tries those records again."""
+        `replay_dead_letters` first re-opens every dead letter so the pass tries those records again;
+        `rescan` re-reads and re-maps everything (after a mapping change): see `_start_rescan`."""
         counts = PassCounts(name=name)
         run_id = uuid.uuid4().hex
         org = self.config.org
@@ -136,9 +139,19 @@ class Engine:
             unit.audit.start_run(org, run_id, name)
         status, error = "ok", None
         try:
+            if rescan:
+                since = self._start_rescan()
             self._pass(
-                counts, since, until or self._clock(), replay_dead_letters, explicit_until=until is not None
+                counts,
+                since,
+                until or self._clock(),
+                replay_dead_letters,
+                explicit_until=until is not None,
+                stream=RESCAN_STREAM if rescan else None,
             )
+            if rescan:
+                with self._store.unit() as unit:
+                    unit.delete_cursor(org, RESCAN_STREAM)
         except (SyncError, LeaseLostError) as exc:  # state is consistent: the next run resumes
             status, error = "failed", str(exc)
             counts.errors.append(error)
@@ -165,9 +178,10 @@ class Engine:
         replay: bool = False,
         *,
         explicit_until: bool = False,
+        stream: str | None = None,
     ) -> None:
         cfg = self.config
-        stream = (
+        stream = stream or (
             FEEDBACK_STREAM if since is None else backfill_stream(since, until if explicit_until else None)
         )
         ingest = Ingest(
@@ -222,6 +236,16 @@ class Engine:
         milestones.detect()
         apply.write_back()
         milestones.send()
+
+    def _start_rescan(self) -> datetime:
+        """After a mapping change: every linked group is re-rendered (an item is updated only when its
+        rendered content hash changed), every feedback record is re-read and re-mapped (stored content
+        hashes decide what changed) and every tracker item is re-read (status mapping). Returns where the
+        CRM re-read starts: the beginning (an interrupted rescan's checkpoint on its stream wins)."""
+        with self._store.unit() as unit:
+            unit.mark_linked_groups_dirty(self.config.org)
+            unit.delete_cursor(self.config.org, ITEMS_STREAM)
+        return Cursor.epoch().updated_at
 
     def _replay(self, ingest: Ingest, counts: PassCounts) -> None:
         with self._store.unit() as unit:

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 
 from syncer.config import OrgConfig
 from syncer.counts import PassCounts
+from syncer.dryrun import Plan, recorders
 from syncer.engine import Engine
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.state import StateStore
+from syncer.state.rehearsal import RehearsalStore
 from syncer.wiring import build_adapters
 
 
@@ -27,6 +29,7 @@ def run_org(
     since: datetime | None = None,
     until: datetime | None = None,
     replay_dead_letters: bool = False,
+    rescan: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
     failpoint: Failpoint = no_failpoint,
     stop: Callable[[], bool] = lambda: False,
@@ -53,7 +56,9 @@ def run_org(
             stop=stop,
             lease_ttl=lease_ttl,
         )
-        counts = engine.run(name, since=since, until=until, replay_dead_letters=replay_dead_letters)
+        counts = engine.run(
+            name, since=since, until=until, replay_dead_letters=replay_dead_letters, rescan=rescan
+        )
         if on_finished is not None:
             statuses: dict[str, dict[int, int]] = {}
             for client in adapters.clients:
@@ -63,4 +68,42 @@ def run_org(
             on_finished(counts, statuses)
         return counts
     finally:
+        adapters.close()
+
+
+def plan_org(
+    config: OrgConfig,
+    store: StateStore,
+    name: str = "run",
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    replay_dead_letters: bool = False,
+    rescan: bool = False,
+    on_progress: Callable[[str, int], None] | None = None,
+    redis_url: str | None = None,
+) -> tuple[PassCounts, Plan]:
+    """A dry run of the same pass: reads are real, remote writes are recorded instead of made, and the
+    state it writes is rolled back. Returns the pass's counts (what WOULD happen) and the plan."""
+    adapters = build_adapters(config, redis_url)
+    rehearsal = RehearsalStore(store.url)
+    try:
+        plan, tracker, crm, alerts = recorders(adapters.tracker, adapters.crm, adapters.alerts)
+        engine = Engine(
+            config,
+            rehearsal,
+            adapters.crm,
+            crm,
+            tracker,
+            adapters.tracker,
+            alerts,
+            requests=adapters.requests,
+            on_progress=on_progress,
+        )
+        counts = engine.run(
+            name, since=since, until=until, replay_dead_letters=replay_dead_letters, rescan=rescan
+        )
+        return counts, plan
+    finally:
+        rehearsal.close()
         adapters.close()

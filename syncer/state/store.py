@@ -123,6 +123,12 @@ class Unit:
         rows = [{"org": org, "group_key": key, "created_at": now} for key in sorted(set(group_keys))]
         upsert(self._s, DirtyGroupRow, rows, ("org", "group_key"), update=())
 
+    def mark_linked_groups_dirty(self, org: str) -> int:
+        """Every group with a backlog item is re-planned by the next apply (a rescan); returns how many."""
+        keys = list(self._s.scalars(select(LinkRow.group_key).where(LinkRow.org == org)))
+        self.mark_groups_dirty(org, keys)
+        return len(keys)
+
     def save_feedback(self, org: str, records: Sequence[StoredFeedback], pending: bool = True) -> None:
         """Upsert changed records; `pending` ones wait until their group is applied."""
         now = _now()

@@ -162,3 +162,33 @@ def test_cli_status_speaks_chinese_for_a_zh_cn_org(stack: Stack, tmp_path: Path)
     assert human.returncode == 0, human.stderr
     for phrase in ("已关联", "最近运行", "需求排行", "客户数", "死信（需要处理）"):
         assert phrase in human.stdout
+
+
+def test_cli_dry_run_shows_the_plan_then_rescan_is_a_dry_run_until_apply(
+    stack: Stack, tmp_path: Path
+) -> None:
+    orgs = _org_dir(stack, tmp_path)
+    env = _env(tmp_path, ACME_HUBSPOT_TOKEN=TOKEN, ACME_JIRA_TOKEN=TOKEN)
+    args = ["--org", "acme", "--config-dir", str(orgs)]
+
+    dry = _syncer(["run", *args, "--dry-run", "--json"], env, tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    body = json.loads(dry.stdout)
+    assert body["dry_run"] is True
+    assert len(body["plan"]["creates"]) == body["passes"][0]["items_created"] > 0
+    assert stack.jira.issues() == [], "a dry run created Jira issues"
+
+    table = _syncer(["run", *args, "--dry-run"], env, tmp_path)
+    assert "Items to create" in table.stdout
+    assert "Nothing was written" in table.stdout
+    assert "without --dry-run" in table.stdout
+
+    assert _syncer(["run", *args], env, tmp_path).returncode in (0, 1)  # 1: seeded bad records
+    created = len(stack.jira.issues())
+    assert created == len(body["plan"]["creates"]), "the real run did something else than planned"
+    rescan = _syncer(["rescan", *args], env, tmp_path)
+    assert rescan.returncode == 0, rescan.stderr
+    assert "syncer rescan --org acme --apply" in rescan.stdout
+    applied = _syncer(["rescan", *args, "--apply", "--json"], env, tmp_path)
+    assert json.loads(applied.stdout)["passes"][0]["items_created"] == 0
+    assert len(stack.jira.issues()) == created
