@@ -13,6 +13,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from syncer.config import find_org_config, iter_config_files, load_org_config
 from syncer.counts import PassCounts
@@ -249,6 +257,7 @@ def demo(
     as_json: Json = False,
 ) -> None:
     """Start the bundled emulators, seed them, sync twice, edit one ticket, sync twice more; show it all."""
+    from syncer.demo import PASSES as DEMO_PASSES
     from syncer.demo import SCENARIOS, run_demo
 
     settings = _settings(quiet=True)
@@ -258,7 +267,23 @@ def demo(
     if not as_json:
         crm_name, tracker_name = scenario.split("-")
         out.print(f"Starting the bundled {crm_name} and {tracker_name} emulators (seed {seed}) ...")
-    result = run_demo(scenario, seed, settings.database_url)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("passes"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as progress:
+        task = progress.add_task("demo: first sync", total=DEMO_PASSES)
+
+        def passed(counts: PassCounts) -> None:
+            progress.update(task, advance=1, description=f"demo: {counts.name} done")
+
+        result = run_demo(scenario, seed, settings.database_url, on_pass=passed)
     if as_json:
         sys.stdout.write(json.dumps({"passes": [p.public() for p in result.passes]}) + "\n")
         return

@@ -78,6 +78,9 @@ def ship_and_slip(tracker: TrackerDemo) -> None:
     tracker.set_due("2.5", today() + timedelta(days=75))
 
 
+PASSES = 7  # first, repeat, one edit, repeat, planning, release + slip, repeat
+
+
 def run_demo(
     scenario: str = "hubspot-jira",
     seed: int = 7,
