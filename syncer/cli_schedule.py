@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def schedule(
     config_dir: ConfigDir = None,
     http_port: Annotated[
-        int, typer.Option(help="Port of /healthz, /readyz and /metrics (0: any free port)")
+        int, typer.Option(help="Port of the dashboard (/), /healthz, /readyz, /metrics (0: any free port)")
     ] = 8080,
     http_host: Annotated[
         str, typer.Option(help="Address to bind; 0.0.0.0 to reach it from outside a container")
@@ -34,6 +34,7 @@ def schedule(
     Migrates the database first. Config files are re-read as they change. A failing org backs off
     alone (up to 1 h). SIGTERM ends the current pass at a safe point with its work committed.
     """
+    from syncer.dashboard import dashboard_app, dashboard_credentials
     from syncer.http_server import health_app, serve_health
     from syncer.metrics import SyncMetrics
     from syncer.scheduler import Scheduler, StopFlag, engine_runner, store_ping
@@ -60,8 +61,9 @@ def schedule(
         )
         if once:
             raise typer.Exit(_once(scheduler))
+        web = dashboard_app(store, config_dir=directory, credentials=dashboard_credentials(settings))
         try:
-            served = serve_health(health_app(scheduler.readiness, metrics.render), http_host, http_port)
+            served = serve_health(health_app(scheduler.readiness, metrics.render, web), http_host, http_port)
         except RuntimeError as exc:
             err.print(f"cannot serve HTTP on {http_host}:{http_port} (port in use?): {exc}", highlight=False)
             raise typer.Exit(2) from exc

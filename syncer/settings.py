@@ -24,6 +24,11 @@ class ServiceSettings(BaseSettings):
     worker_heartbeat_seconds: float = 10.0  # `syncer worker`: how often a worker says it is alive
     worker_stalled_seconds: float = 30.0  # a worker silent this long is dead: its org runs are re-queued
     failpoint: str | None = None  # crash-test hook, see syncer/failpoints.py; never set in production
+    # the web dashboard's basic auth (both or neither); *_file: e.g. /run/secrets/dashboard_password
+    dashboard_user: str | None = None
+    dashboard_user_file: Path | None = None
+    dashboard_password: SecretStr | None = None
+    dashboard_password_file: Path | None = None
 
     @property
     def database(self) -> str:
