@@ -309,5 +309,6 @@ def demo(
 
 from syncer import cli_dashboard as _cli_dashboard  # noqa: E402, F401  (registers `dashboard`)
 from syncer import cli_pass as _cli_pass  # noqa: E402, F401  (registers `run`, `backfill`, `retry`, `rescan`)
+from syncer import cli_report as _cli_report  # noqa: E402, F401  (registers `report`)
 from syncer import cli_schedule as _cli_schedule  # noqa: E402, F401  (registers `schedule`)
 from syncer import cli_worker as _cli_worker  # noqa: E402, F401  (registers `worker`, `enqueue`)
