@@ -20,7 +20,7 @@ from syncer.systems.linear import LinearConfig
 from syncer.systems.pingcode import PingCodeConfig
 from syncer.systems.redmine import RedmineConfig
 from syncer.systems.salesforce import SalesforceConfig
-from syncer.systems.worktile import WorktileConfig
+from syncer.systems.worktile import WorktileConfig, WorktileTrackerConfig
 
 _Strict = Strict
 
@@ -87,7 +87,8 @@ CrmConfig = Annotated[
     HubSpotConfig | SalesforceConfig | JiandaoyunConfig | WorktileConfig, Field(discriminator="system")
 ]
 TrackerConfig = Annotated[
-    JiraConfig | GitHubConfig | RedmineConfig | LinearConfig | PingCodeConfig, Field(discriminator="system")
+    JiraConfig | GitHubConfig | RedmineConfig | LinearConfig | PingCodeConfig | WorktileTrackerConfig,
+    Field(discriminator="system"),
 ]
 
 

@@ -20,10 +20,16 @@ from adapters.pingcode.emulator import PROJECT_ID, REQUIREMENT_TYPE_ID, PingCode
 from adapters.redmine.emulator import RedmineEmulator
 from adapters.salesforce.emulator import SalesforceEmulator
 from adapters.worktile.emulator import WorktileEmulator
+from adapters.worktile.emulator_tracker import (
+    MILESTONE_TYPE,
+    PRODUCT_PROJECT,
+    REQUIREMENT_TYPE,
+    WorktileTrackerEmulator,
+)
 
 TOKEN = "demo-token-not-a-secret"  # noqa: S105 - the emulators' fixed token
 CRMS = ("hubspot", "salesforce", "jiandaoyun", "worktile")
-TRACKERS = ("jira", "github", "redmine", "linear", "pingcode")
+TRACKERS = ("jira", "github", "redmine", "linear", "pingcode", "worktile")
 SCENARIOS = tuple(f"{c}-{t}" for c in CRMS for t in TRACKERS)
 FAST = {"default": {"requests": 200, "per_seconds": 1}}  # the demo's emulators are local: no need to crawl
 
@@ -251,6 +257,23 @@ def pingcode_demo() -> EmulatedTracker:
     return EmulatedTracker(emulator, settings, emulator.set_milestone, file_field="client_secret_file")
 
 
+def worktile_tracker_demo() -> EmulatedTracker:
+    """Worktile: 需求 tasks of a product project as items, 里程碑 tasks as milestones."""
+    emulator = WorktileTrackerEmulator(client_id="demo", client_secret=TOKEN)
+    emulator.seed_demo(7)
+    settings = {
+        "system": "worktile",
+        "team": "demo",
+        "client_id": "demo",
+        "project_id": PRODUCT_PROJECT,
+        "task_type_id": REQUIREMENT_TYPE,
+        "milestone_type_id": MILESTONE_TYPE,
+        "overlap_seconds": 5,
+        "rate_limits": FAST,
+    }
+    return EmulatedTracker(emulator, settings, emulator.set_milestone, file_field="client_secret_file")
+
+
 @dataclass
 class JiandaoyunDemo:
     """简道云 as the CRM: a Chinese sales team (org locale zh-CN, Chinese customer tiers)."""
@@ -321,6 +344,7 @@ class WorktileDemo:
             "project_id": "feedback_project",
             "followup_project_id": "followup_project",
             "overlap_seconds": 60,
+            "rate_limits": FAST,  # one write per task: the assumed 5 req/s would crawl on a local emulator
         }
 
     def extras(self) -> dict[str, Any]:
@@ -363,6 +387,7 @@ def tracker_demo(system: str) -> TrackerDemo:
         "redmine": redmine_demo,
         "linear": linear_demo,
         "pingcode": pingcode_demo,
+        "worktile": worktile_tracker_demo,
     }
     if system not in demos:
         raise ValueError(f"unknown tracker {system!r}; choose one of {', '.join(TRACKERS)}")

@@ -148,7 +148,7 @@ def build_tracker(config: OrgConfig, redis_url: str | None = None) -> tuple[Trac
     section = config.tracker
     if isinstance(section, JiraConfig):
         return build_jira(config, section, redis_url)
-    from syncer.systems import github, linear, pingcode, redmine
+    from syncer.systems import github, linear, pingcode, redmine, worktile
 
     if isinstance(section, github.GitHubConfig):
         return github.build(config, section, redis_url)
@@ -156,6 +156,8 @@ def build_tracker(config: OrgConfig, redis_url: str | None = None) -> tuple[Trac
         return linear.build(config, section, redis_url)
     if isinstance(section, pingcode.PingCodeConfig):
         return pingcode.build(config, section, redis_url)
+    if isinstance(section, worktile.WorktileTrackerConfig):
+        return worktile.build_tracker(config, section, redis_url)
     return redmine.build(config, section, redis_url)
 
 

@@ -21,7 +21,8 @@ code were the only sources):
   project, filtered client-side), bulk writes, idempotency keys for creates (alerts are adopted by a
   scan of the follow-up project before creating), a customer/account object (accounts are derived
   from the feedback task's customer property; owner = the task's assignee; tier/ARR/deal value unknown).
-Retries and rate limiting live in `adapters.http.HttpClient`; this module only shapes requests.
+Retries and rate limiting live in `adapters.http.HttpClient`; the token call and the page walk shared
+with the tracker (`adapters.worktile.tracker`) live in `adapters.worktile.api`.
 """
 
 from __future__ import annotations
@@ -31,79 +32,31 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import httpx
-import structlog
-
-from adapters.errors import AuthError, MalformedResponseError, NotFoundError, PermanentError
-from adapters.http import ErrorKind, HttpClient, RateLimit, classify_status
-from adapters.paging import Page, Reject, guard_tokens, max_cursor
-from adapters.worktile.records import SYSTEM, error_code, task_id, to_account, to_feedback
+from adapters.errors import AuthError, NotFoundError, PermanentError
+from adapters.http import HttpClient
+from adapters.paging import Page, Reject, max_cursor
+from adapters.worktile.api import (
+    PAGE_SIZE,
+    RATE_LIMITS,
+    TASKS,
+    TASKS_BY_IDS,
+    Raw,
+    WorktileApi,
+    chunks,
+    classify,
+    fetch_token,
+    items_of,
+    log,
+    one_of,
+)
+from adapters.worktile.records import SYSTEM, task_id, to_account, to_feedback
 from adapters.worktile.settings import WorktileSettings as WorktileSettings
 from mappings.errors import MappingError
 from mappings.models import Account, Alert, Cursor, Feedback, FeedbackLink, WriteResult
 
 __all__ = ["RATE_LIMITS", "WorktileCrm", "WorktileSettings", "classify", "fetch_token"]
 
-log = structlog.get_logger("syncer.worktile")
-
-TOKEN_PATH = "/open-api/tenant-access-token"  # noqa: S105 (a path, not a secret)
-TASKS_PAGE = "/open-api/mission/get-project-tasks-by-page"
-TASKS_BY_IDS = "/open-api/mission/get-tasks-by-ids"
-TASKS = "/open-api/mission/tasks"
-PAGE_SIZE = 100  # (unverified) page_size cap
 IDS_LIMIT = 50  # (unverified) ids per get-tasks-by-ids call
-AUTH_CODES = frozenset({1102, 1103})  # access_token malformed / invalid or expired (seen in client code)
-RATE_LIMITS: Mapping[str, RateLimit] = {"default": RateLimit(rate=5.0, burst=5)}  # (unverified)
-
-Raw = dict[str, Any]
-
-
-def classify(response: httpx.Response) -> ErrorKind | None:
-    """HTTP status first; a 200 with `{"ok": false}` is an error too (auth codes -> AUTH)."""
-    kind = classify_status(response)
-    if kind is not None or response.status_code != 200:
-        return kind
-    try:
-        body = response.json()
-    except ValueError:
-        return None  # the caller's JSON decoding reports it
-    if isinstance(body, Mapping) and body.get("ok") is False:
-        return ErrorKind.AUTH if error_code(body) in AUTH_CODES else ErrorKind.PERMANENT
-    return None
-
-
-def fetch_token(http: HttpClient, client_id: str, client_secret: str) -> str:
-    """Exchange the app's client id/secret for a tenant access token."""
-    answer = http.post_json(
-        TOKEN_PATH, {"client_id": client_id, "client_secret": client_secret}, idempotent=True
-    )
-    token = None
-    if isinstance(answer, Mapping):
-        token = answer.get("access_token") or answer.get("tenant_access_token")
-    if not isinstance(token, str) or not token:
-        raise MalformedResponseError("worktile tenant-access-token: no access_token in the answer")
-    return token
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _items(answer: object, what: str) -> list[Raw]:
-    if isinstance(answer, Mapping):
-        found = answer.get("items", answer.get("value"))
-        if isinstance(found, list):
-            return [t for t in found if isinstance(t, dict)]
-    raise MalformedResponseError(f"worktile {what}: response has no items list")
-
-
-def _one(answer: object, what: str) -> Raw:
-    if isinstance(answer, Mapping):
-        value = answer.get("value", answer.get("data", answer))
-        if isinstance(value, dict) and isinstance(value.get("_id"), str):
-            return value
-    raise MalformedResponseError(f"worktile {what}: response has no task")
 
 
 class WorktileCrm:
@@ -119,10 +72,9 @@ class WorktileCrm:
         token: str,
         refresh: Callable[[], str] | None = None,
     ) -> None:
-        self._http = http
+        # the token is re-exchanged once (`refresh`) when a call is refused as unauthorised
+        self._api = WorktileApi(http, token=token, refresh=refresh)
         self._settings = settings or WorktileSettings()
-        self._token = token
-        self._refresh = refresh  # re-exchanges the token once when a call is refused as unauthorised
         self._accounts: dict[str, Account] = {}
 
     # -- CrmSource --------------------------------------------------------------------------------
@@ -145,20 +97,20 @@ class WorktileCrm:
             if rejects:
                 yield Page((), cursor=None, rejects=tuple(rejects))
             return
-        chunks = list(_chunks(items, PAGE_SIZE))
-        for n, chunk in enumerate(chunks):
+        parts = list(chunks(items, PAGE_SIZE))
+        for n, chunk in enumerate(parts):
             yield Page(
                 tuple(chunk),
                 cursor=max_cursor(chunk, None),
-                rejects=tuple(rejects) if n == len(chunks) - 1 else (),
+                rejects=tuple(rejects) if n == len(parts) - 1 else (),
             )
 
     def get_feedback(self, ids: Collection[str]) -> Page[Feedback]:
         """Tasks by id (`get-tasks-by-ids`); ids of other projects and unknown ids are absent."""
         tasks: list[Raw] = []
-        for chunk in _chunks(list(dict.fromkeys(str(i) for i in ids if i)), IDS_LIMIT):
+        for chunk in chunks(list(dict.fromkeys(str(i) for i in ids if i)), IDS_LIMIT):
             answer = self._call("GET", TASKS_BY_IDS, params={"ids": ",".join(chunk)})
-            tasks.extend(t for t in _items(answer, "get-tasks-by-ids") if self._in_project(t))
+            tasks.extend(t for t in items_of(answer, "get-tasks-by-ids") if self._in_project(t))
         page = self._feedback_page(tasks)
         return Page(page.items, cursor=None, rejects=page.rejects)
 
@@ -220,35 +172,10 @@ class WorktileCrm:
     def _call(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None
     ) -> Any:
-        idempotent = method != "POST"
-        for attempt in (1, 2):
-            query = {**(params or {}), "access_token": self._token}
-            try:
-                return self._http.request_json(
-                    method, path, params=query, json_body=body, idempotent=idempotent
-                )
-            except AuthError:
-                if attempt == 2 or self._refresh is None:
-                    raise
-                log.info("worktile.token_refresh", system=self.system)
-                self._token = self._refresh()
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._api.call(method, path, params=params, body=body)
 
     def _walk(self, project_id: str) -> Iterator[list[Raw]]:
-        """Every page of `get-project-tasks-by-page` (0-based page_index) until `has_more` is false."""
-        check = guard_tokens()
-        index = 0
-        while True:
-            params = {"project_id": project_id, "page_index": index, "page_size": PAGE_SIZE}
-            answer = self._call("GET", TASKS_PAGE, params=params)
-            tasks = _items(answer, "get-project-tasks-by-page")
-            if tasks:
-                yield tasks
-            more = answer.get("has_more") if isinstance(answer, Mapping) else None
-            if not tasks or not (more if isinstance(more, bool) else len(tasks) >= PAGE_SIZE):
-                return
-            index += 1
-            check((project_id, index))
+        return self._api.walk(project_id)
 
     def _in_project(self, task: Raw) -> bool:
         project = task.get("project_id", task.get("project"))
@@ -290,7 +217,7 @@ class WorktileCrm:
             raise
         except PermanentError as exc:  # unknown task, a refused value: this task only
             return str(exc)
-        _one(answer, "update task")
+        one_of(answer, "update task")
         return None
 
     def _create_alert(self, alert: Alert) -> WriteResult:
@@ -308,4 +235,4 @@ class WorktileCrm:
             raise
         except (PermanentError, NotFoundError) as exc:
             return WriteResult(ref=alert.key, error=str(exc))
-        return WriteResult(ref=alert.key, remote_id=task_id(_one(answer, "create task")))
+        return WriteResult(ref=alert.key, remote_id=task_id(one_of(answer, "create task")))

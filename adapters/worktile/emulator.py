@@ -5,7 +5,11 @@ Shapes follow `adapters.worktile.client` (see its docstring for what is verified
 the token as the `access_token` query parameter (a `Bearer` header is accepted too); a bad token is
 HTTP 200 `{"ok": false, "error_code": 1103}`; task lists are `{items, total, has_more}` with a 0-based
 `page_index` and `page_size` capped at 100; tasks carry `updated_at` as epoch seconds and custom
-properties under `properties`; `throttle` answers the next N calls with 429.
+properties under `properties`; `throttle` answers the next N calls with 429 + `Retry-After`.
+Tracker side (shapes per `adapters.worktile.tracker`, all unverified): tasks carry `task_type {_id, name}`
+(需求 / 任务 / 里程碑), `task_state {_id, name, type}` (type 3 for every finished state, 已关闭 included),
+`priority {_id, name}`; creates take `task_type_id` and `priority` (id or name; unknown ones are refused)
+and titles of at most 255 characters; updates take `description`, `priority` and `properties`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,15 @@ from adapters.worktile.settings import WorktileSettings
 Task = dict[str, Any]
 Handler = Callable[[Request, dict[str, Any]], Any]
 PAGE_MAX = 100
+TITLE_MAX = 255
+TYPES = {"requirement": "需求", "task": "任务", "milestone": "里程碑"}
+STATES: dict[str, tuple[str, int]] = {  # id -> (name, type)
+    "s-todo": ("未开始", 1),
+    "s-doing": ("进行中", 2),
+    "s-done": ("已完成", 3),
+    "s-closed": ("已关闭", 3),  # finished too: only its name says "won't do"
+}
+PRIORITIES = {"p-highest": "最高", "p-high": "较高", "p-medium": "普通", "p-low": "较低", "p-lowest": "最低"}
 
 
 def _error(code: int, msg: str, status: int = 200) -> JSONResponse:
@@ -85,6 +98,8 @@ class WorktileEmulator:
         assignee: str | None = None,
         priority: str | None = None,
         tags: list[str] | None = None,
+        task_type: str = "task",
+        state: str = "s-todo",
         **properties: Any,
     ) -> str:
         with self.lock:
@@ -99,7 +114,10 @@ class WorktileEmulator:
                 "description": description,
                 "created_at": now,
                 "updated_at": now,
-                "priority": {"name": priority} if priority else None,
+                "task_type": {"_id": task_type, "name": TYPES.get(task_type, task_type)},
+                "task_state": self._state(state),
+                "state_type": STATES[state][1],
+                "priority": _priority(priority),
                 "assignee": self._member(assignee),
                 "tags": [{"_id": f"tag-{t}", "name": t} for t in tags or []],
                 "properties": {k: v for k, v in properties.items() if v is not None},
@@ -121,7 +139,9 @@ class WorktileEmulator:
                 elif key == "assignee":
                     task[key] = self._member(value)
                 elif key == "priority":
-                    task[key] = {"name": value} if value else None
+                    task[key] = _priority(value)
+                elif key == "state":
+                    task["task_state"], task["state_type"] = self._state(value), STATES[value][1]
                 elif value is None:
                     task["properties"].pop(key, None)
                 else:
@@ -258,10 +278,15 @@ class WorktileEmulator:
     def _update(self, request: Request, body: dict[str, Any]) -> Any:
         ident = request.path_params["task_id"]
         task = self._find(ident)
-        props = body.get("properties")
-        if not isinstance(props, dict):
+        props = body.get("properties", {})
+        if not isinstance(props, dict) or not ({"properties", "description", "priority"} & body.keys()):
             raise _Refused(4000, "properties 参数不合法", 400)
-        self.update_task(ident, **{k: v for k, v in props.items() if k not in ("title", "assignee")})
+        changes = {k: v for k, v in props.items() if k not in ("title", "assignee", "priority", "state")}
+        if "description" in body:
+            changes["description"] = str(body["description"] or "")
+        if "priority" in body:
+            changes["priority"] = self._known_priority(body["priority"])
+        self.update_task(ident, **changes)
         return {"value": task}
 
     def _create(self, request: Request, body: dict[str, Any]) -> Any:
@@ -269,15 +294,27 @@ class WorktileEmulator:
         title = body.get("title")
         if not isinstance(project, str) or project not in self.projects:
             raise _Refused(4004, "项目不存在", 404)
-        if not isinstance(title, str) or not title:
+        if not isinstance(title, str) or not title.strip():
             raise _Refused(4000, "title 不能为空", 400)
+        if len(title) > TITLE_MAX:
+            raise _Refused(4000, f"title 不能超过 {TITLE_MAX} 个字符", 400)
+        task_type = body.get("task_type_id") or "task"
+        if task_type not in TYPES:
+            raise _Refused(4000, f"任务类型 {task_type} 不存在", 400)
+        priority = self._known_priority(body.get("priority"))
         assignee = body.get("assignee")
         if assignee is not None and assignee not in self.members:
             raise _Refused(4005, f"成员 {assignee} 不存在", 400)
         raw = body.get("properties")
         props: dict[str, Any] = raw if isinstance(raw, dict) else {}
         ident = self.add_task(
-            project, title, description=str(body.get("description") or ""), assignee=assignee, **props
+            project,
+            title,
+            description=str(body.get("description") or ""),
+            assignee=assignee,
+            priority=priority,
+            task_type=str(task_type),
+            **{k: v for k, v in props.items() if k not in ("state", "task_type", "priority")},
         )
         return {"value": self._find(ident)}
 
@@ -287,8 +324,30 @@ class WorktileEmulator:
                 return project[task_id]
         raise _Refused(4004, "任务不存在", 404)
 
+    def _known_priority(self, value: object) -> str | None:
+        if value in (None, ""):
+            return None
+        if value in PRIORITIES or value in PRIORITIES.values():
+            return str(value)
+        raise _Refused(4000, f"优先级 {value} 不存在", 400)
+
+    @staticmethod
+    def _state(state_id: str) -> dict[str, Any]:
+        name, kind = STATES[state_id]
+        return {"_id": state_id, "name": name, "type": kind}
+
     def _member(self, uid: str | None) -> dict[str, str] | None:
         if not uid:
             return None
         name = self.members.get(uid, uid)
         return {"uid": uid, "name": uid, "display_name": name}
+
+
+def _priority(value: str | None) -> dict[str, Any] | None:
+    """`{_id, name}` for a known priority id or name; other names (the CRM seed's) keep only the name."""
+    if not value:
+        return None
+    if value in PRIORITIES:
+        return {"_id": value, "name": PRIORITIES[value]}
+    ident = next((k for k, v in PRIORITIES.items() if v == value), None)
+    return {"_id": ident, "name": value} if ident else {"name": value}

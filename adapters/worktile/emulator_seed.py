@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.jiandaoyun.emulator_seed import BODIES, CITIES, GROUPS, MEMBERS, SUFFIXES, WORDS
 
@@ -29,12 +29,14 @@ def seed_demo(emulator: WorktileEmulator, seed: int, customers: int, tasks: int)
         group = GROUPS[rng.randrange(len(GROUPS))]
         customer = None if n % 100 == 99 or not names else rng.choice(names)
         kind = "功能需求" if rng.random() < 0.9 else rng.choice(["缺陷", "咨询"])
+        title, description = rng.choice(group), rng.choice(BODIES)
+        assignee = owners[customer] if customer else rng.choice(MEMBERS)[0]
+        priority = rng.choice(PRIORITIES)
+        props: dict[str, Any] = {  # drawn last, in the same order as before (stable demo data)
+            s.customer_property: customer,
+            s.category_property: kind if rng.random() < 0.5 else None,
+        }
         emulator.add_task(
-            s.project_id,
-            rng.choice(group),
-            description=rng.choice(BODIES),
-            assignee=owners[customer] if customer else rng.choice(MEMBERS)[0],
-            priority=rng.choice(PRIORITIES),
-            tags=[kind],
-            **{s.customer_property: customer, s.category_property: kind if rng.random() < 0.5 else None},
-        )
+            s.project_id, title, description=description, assignee=assignee, priority=priority,
+            tags=[kind], **props,
+        )  # fmt: skip
