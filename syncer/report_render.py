@@ -15,6 +15,7 @@ from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 from mappings.render import money
 from syncer.report_charts import Chart
 from syncer.report_data import Report
+from syncer.words import ZH_CN
 
 ReportFormat = Literal["md", "html"]
 
@@ -75,6 +76,7 @@ _EN: Mapping[str, str] = {
 }
 
 _ZH: Mapping[str, str] = {
+    **ZH_CN,
     "title": "产品健康报告",
     "generated": "生成时间",
     "window": "统计起始",
@@ -84,24 +86,10 @@ _ZH: Mapping[str, str] = {
     "milestones_heading": "里程碑可靠性",
     "lead_heading": "从客户反馈到发布的时间",
     "backlog items": "需求数",
-    "requesting accounts": "提出需求的客户",
     "arr_behind": "需求背后的年度收入",
     "feedback records": "反馈记录",
-    "alerts sent": "已发提醒",
-    "open dead letters": "待处理死信",
-    "runs": "运行次数",
-    "item": "需求",
     "title_col": "标题",
-    "accounts": "客户数",
-    "ARR": "年度收入",
     "open deals": "在谈商机",
-    "priority": "优先级",
-    "status": "状态",
-    "milestone": "里程碑",
-    "due": "截止日期",
-    "state": "状态",
-    "items": "需求数",
-    "waiting accounts": "等待中的客户",
     "slips": "延期次数",
     "days slipped": "延期天数",
     "kept": "已兑现承诺",
@@ -127,18 +115,7 @@ _ZH: Mapping[str, str] = {
 }
 
 _VALUES_ZH: Mapping[str, str] = {
-    "planned": "计划中",
-    "released": "已发布",
-    "archived": "已归档",
-    "open": "待处理",
-    "in-progress": "进行中",
-    "done": "已完成",
-    "won't-do": "不予实现",
-    "highest": "最高",
-    "high": "高",
-    "medium": "中",
-    "low": "低",
-    "lowest": "最低",
+    **ZH_CN,
 }
 
 _MD = """\

@@ -10,6 +10,7 @@ from mappings.render import money
 from syncer.counts import PassCounts
 from syncer.state import DeadLetter, Link, RunRecord
 from syncer.state.milestone_repo import MilestoneSummary
+from syncer.words import ZH_CN
 
 
 def passes_table(passes: Sequence[PassCounts], title: str = "Sync passes") -> Table:
@@ -119,50 +120,12 @@ def milestones_table(
 
 
 _ZH_UI = {
-    "Recent runs": "最近运行",
-    "started (UTC)": "开始时间 (UTC)",
-    "kind": "类型",
-    "status": "状态",
-    "created": "新建",
-    "updated": "更新",
-    "dead letters": "死信",
+    **ZH_CN,
     "requests": "请求数",
-    "error": "错误",
     "Top backlog items (by requesting accounts)": "需求排行（按提出的客户数）",
-    "item": "需求",
     "title": "标题",
-    "accounts": "客户数",
-    "ARR": "年度收入",
-    "priority": "优先级",
     "Milestones (what sales hears about)": "里程碑（销售会收到的提醒）",
-    "milestone": "里程碑",
-    "due": "截止日期",
-    "state": "状态",
-    "waiting accounts": "等待中的客户",
-    "alerts sent": "已发提醒",
     "promises at risk": "有风险的承诺",
-    "Dead letters (need a fix)": "死信（需要处理）",
-    "system": "系统",
-    "record": "记录",
-    "stage": "阶段",
-    "attempts": "尝试次数",
-    "reason": "原因",
-    "planned": "计划中",
-    "released": "已发布",
-    "archived": "已归档",
-    "ok": "成功",
-    "partial": "部分成功",
-    "failed": "失败",
-    "running": "运行中",
-    "interrupted": "已中断",
-    "run": "同步",
-    "backfill": "回填",
-    "retry": "重试",
-    "highest": "最高",
-    "high": "高",
-    "medium": "中",
-    "low": "低",
-    "lowest": "最低",
 }
 
 

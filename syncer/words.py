@@ -1,0 +1,57 @@
+"""One Chinese glossary for the words every human-facing view shares (the `syncer status` tables, the
+dashboard, the report): column names, run kinds and statuses, milestone states, item statuses and
+priorities. Each view adds only its own phrases on top, so a word reads the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+ZH_CN: Mapping[str, str] = {
+    "ARR": "年度收入",
+    "Dead letters (need a fix)": "死信（需要处理）",
+    "Recent runs": "最近运行",
+    "accounts": "客户数",
+    "alerts sent": "已发提醒",
+    "archived": "已归档",
+    "attempts": "尝试次数",
+    "backfill": "回填",
+    "created": "新建",
+    "dead letters": "死信",
+    "due": "截止日期",
+    "error": "错误",
+    "failed": "失败",
+    "high": "高",
+    "highest": "最高",
+    "interrupted": "已中断",
+    "item": "需求",
+    "items": "需求数",
+    "kind": "类型",
+    "low": "低",
+    "lowest": "最低",
+    "medium": "中",
+    "milestone": "里程碑",
+    "ok": "成功",
+    "open dead letters": "待处理死信",
+    "partial": "部分成功",
+    "planned": "计划中",
+    "priority": "优先级",
+    "reason": "原因",
+    "record": "记录",
+    "released": "已发布",
+    "requesting accounts": "提出需求的客户",
+    "retry": "重试",
+    "run": "同步",
+    "running": "运行中",
+    "runs": "运行次数",
+    "stage": "阶段",
+    "started (UTC)": "开始时间 (UTC)",
+    "state": "状态",
+    "status": "状态",
+    "system": "系统",
+    "updated": "更新",
+    "waiting accounts": "等待中的客户",
+    "open": "待处理",
+    "in-progress": "进行中",
+    "done": "已完成",
+    "won't-do": "不予实现",
+}
