@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -132,32 +132,25 @@ def _one_pass(
         with _graceful_stop() as stop, _progress(disable=as_json) as progress:
             verb = "planning (dry run)" if dry_run else "pulling feedback"
             report = _progress_reporter(progress, progress.add_task(f"{name} {org}: {verb}", total=None))
+            common: dict[str, Any] = {
+                "since": since,
+                "until": until,
+                "replay_dead_letters": replay,
+                "rescan": rescan,
+                "on_progress": report,
+                "redis_url": settings.redis_url,
+            }
             if dry_run:
-                counts, plan = plan_org(
-                    config,
-                    store,
-                    name,
-                    since=since,
-                    until=until,
-                    replay_dead_letters=replay,
-                    rescan=rescan,
-                    on_progress=report,
-                    redis_url=settings.redis_url,
-                )
+                counts, plan = plan_org(config, store, name, **common)
             else:
                 counts = run_org(
                     config,
                     store,
                     name,
-                    since=since,
-                    until=until,
-                    replay_dead_letters=replay,
-                    rescan=rescan,
-                    on_progress=report,
                     failpoint=kill_at(settings.failpoint),
                     stop=stop,
                     lease_ttl=timedelta(seconds=settings.lease_seconds),
-                    redis_url=settings.redis_url,
+                    **common,
                 )
     except ConfigError as exc:
         raise _fail_config(exc) from exc

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from syncer.config import OrgConfig
 from syncer.counts import PassCounts
 from syncer.dryrun import Plan, recorders
 from syncer.engine import Engine
 from syncer.failpoints import Failpoint, no_failpoint
+from syncer.ports import AlertSink, CrmSink, TrackerSink
 from syncer.state import StateStore
 from syncer.state.rehearsal import RehearsalStore
-from syncer.wiring import build_adapters
+from syncer.wiring import Adapters, build_adapters
 
 
 def open_store(url: str) -> StateStore:
@@ -42,15 +44,10 @@ def run_org(
     `on_finished(counts, statuses)` gets the pass's HTTP answers as {system: {status: n}} (metrics)."""
     adapters = build_adapters(config, redis_url)
     try:
-        engine = Engine(
+        engine = _engine(
             config,
             store,
-            adapters.crm,
-            adapters.crm,
-            adapters.tracker,
-            adapters.tracker,
-            adapters.alerts,
-            requests=adapters.requests,
+            adapters,
             on_progress=on_progress,
             failpoint=failpoint,
             stop=stop,
@@ -89,17 +86,7 @@ def plan_org(
     rehearsal = RehearsalStore(store.url)
     try:
         plan, tracker, crm, alerts = recorders(adapters.tracker, adapters.crm, adapters.alerts)
-        engine = Engine(
-            config,
-            rehearsal,
-            adapters.crm,
-            crm,
-            tracker,
-            adapters.tracker,
-            alerts,
-            requests=adapters.requests,
-            on_progress=on_progress,
-        )
+        engine = _engine(config, rehearsal, adapters, sinks=(tracker, crm, alerts), on_progress=on_progress)
         counts = engine.run(
             name, since=since, until=until, replay_dead_letters=replay_dead_letters, rescan=rescan
         )
@@ -107,3 +94,26 @@ def plan_org(
     finally:
         rehearsal.close()
         adapters.close()
+
+
+def _engine(
+    config: OrgConfig,
+    store: StateStore,
+    adapters: Adapters,
+    *,
+    sinks: tuple[TrackerSink, CrmSink, AlertSink] | None = None,
+    **options: Any,
+) -> Engine:
+    """The engine over an org's adapters; `sinks` replaces the three write roles (a dry run's recorders)."""
+    tracker, crm, alerts = sinks or (adapters.tracker, adapters.crm, adapters.alerts)
+    return Engine(
+        config,
+        store,
+        adapters.crm,
+        crm,
+        tracker,
+        adapters.tracker,
+        alerts,
+        requests=adapters.requests,
+        **options,
+    )
