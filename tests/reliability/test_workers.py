@@ -83,7 +83,9 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
             "T": TOKEN,
             "SYNCER_DATABASE_URL": database_url,
             "SYNCER_LOG_LEVEL": "WARNING",
-            "SYNCER_LEASE_SECONDS": "3",
+            # a killed worker's lease is taken over at once (same host, dead pid); the TTL only bounds a
+            # living run that stops renewing — generous, so a CPU-starved machine cannot fake a stall
+            "SYNCER_LEASE_SECONDS": "15",
             "SYNCER_WORKER_HEARTBEAT_SECONDS": "0.5",
             "SYNCER_WORKER_STALLED_SECONDS": "3",
             "PYTHONPATH": str(Path.cwd()),
