@@ -22,7 +22,7 @@ from adapters.pingcode.client import (
 )
 from adapters.pingcode.records import DEFAULT_PRIORITY_IDS
 from mappings.models import Priority
-from syncer.config_base import RateLimitConfig
+from syncer.config_base import PriorityTable, RateLimitConfig
 from syncer.config_base import Strict as _Strict
 from syncer.logging import REDACTOR
 from syncer.settings import read_secret
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from syncer.config import OrgConfig
 
 
-class PingCodePriorities(_Strict):
+class PingCodePriorities(PriorityTable[str]):
     """Our priorities -> PingCode priority ids (per enterprise; Settings -> 配置中心 -> 优先级)."""
 
     lowest: str = DEFAULT_PRIORITY_IDS[Priority.LOWEST]
@@ -39,15 +39,6 @@ class PingCodePriorities(_Strict):
     medium: str = DEFAULT_PRIORITY_IDS[Priority.MEDIUM]
     high: str = DEFAULT_PRIORITY_IDS[Priority.HIGH]
     highest: str = DEFAULT_PRIORITY_IDS[Priority.HIGHEST]
-
-    def as_mapping(self) -> dict[Priority, str]:
-        return {
-            Priority.LOWEST: self.lowest,
-            Priority.LOW: self.low,
-            Priority.MEDIUM: self.medium,
-            Priority.HIGH: self.high,
-            Priority.HIGHEST: self.highest,
-        }
 
 
 class PingCodeConfig(_Strict):

@@ -11,7 +11,7 @@ from adapters.http import HttpClient
 from adapters.redmine.client import RATE_LIMITS, RedmineSettings, RedmineTracker
 from adapters.redmine.records import DEFAULT_PRIORITY_IDS
 from mappings.models import Priority
-from syncer.config_base import RateLimitConfig
+from syncer.config_base import PriorityTable, RateLimitConfig
 from syncer.config_base import Strict as _Strict
 from syncer.logging import REDACTOR
 from syncer.settings import read_secret
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from syncer.config import OrgConfig
 
 
-class RedminePriorities(_Strict):
+class RedminePriorities(PriorityTable[int]):
     """Our priorities -> Redmine IssuePriority ids (defaults: Low 1, Normal 2, High 3, Urgent 4)."""
 
     lowest: int = DEFAULT_PRIORITY_IDS[Priority.LOWEST]
@@ -28,15 +28,6 @@ class RedminePriorities(_Strict):
     medium: int = DEFAULT_PRIORITY_IDS[Priority.MEDIUM]
     high: int = DEFAULT_PRIORITY_IDS[Priority.HIGH]
     highest: int = DEFAULT_PRIORITY_IDS[Priority.HIGHEST]
-
-    def as_mapping(self) -> dict[Priority, int]:
-        return {
-            Priority.LOWEST: self.lowest,
-            Priority.LOW: self.low,
-            Priority.MEDIUM: self.medium,
-            Priority.HIGH: self.high,
-            Priority.HIGHEST: self.highest,
-        }
 
 
 class RedmineConfig(_Strict):

@@ -27,7 +27,7 @@ from adapters.worktile.settings import (
 )
 from adapters.worktile.tracker import WorktileTracker
 from mappings.models import Priority
-from syncer.config_base import FeedbackFilterConfig, RateLimitConfig, Strict
+from syncer.config_base import FeedbackFilterConfig, PriorityTable, RateLimitConfig, Strict
 from syncer.logging import REDACTOR
 from syncer.settings import read_secret
 
@@ -94,7 +94,7 @@ def _require_secret(env: str | None, file: Path | None) -> None:
         raise ValueError("set client_secret_env (or client_secret_file) naming the app's client secret")
 
 
-class WorktilePriorities(Strict):
+class WorktilePriorities(PriorityTable[str]):
     """Our priorities -> Worktile priorities (id or name; the defaults are Worktile's default names)."""
 
     lowest: str = DEFAULT_PRIORITY_NAMES[Priority.LOWEST]
@@ -102,9 +102,6 @@ class WorktilePriorities(Strict):
     medium: str = DEFAULT_PRIORITY_NAMES[Priority.MEDIUM]
     high: str = DEFAULT_PRIORITY_NAMES[Priority.HIGH]
     highest: str = DEFAULT_PRIORITY_NAMES[Priority.HIGHEST]
-
-    def as_mapping(self) -> dict[Priority, str]:
-        return {p: getattr(self, p.value) for p in Priority}
 
 
 class WorktileTrackerConfig(Strict):
