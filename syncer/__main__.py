@@ -1,5 +1,5 @@
 """`python -m syncer` runs the CLI."""
 
-from syncer.cli import app
+from syncer.cli import main
 
-app()
+main()

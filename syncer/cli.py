@@ -27,6 +27,7 @@ from syncer.counts import PassCounts
 from syncer.errors import ConfigError
 from syncer.logging import configure_logging
 from syncer.settings import ServiceSettings
+from syncer.state.store import StateStoreError
 from syncer.views import (
     dead_letters_table,
     items_table,
@@ -305,6 +306,15 @@ def demo(
     out.print(milestones_table(result.milestones))
     if result.dead_letters:
         out.print(dead_letters_table(result.dead_letters, "Dead letters (seeded bad data, as expected)"))
+
+
+def main() -> None:
+    """The `syncer` entry point: the typer app, with the state database's unavailability said plainly."""
+    try:
+        app()
+    except StateStoreError as exc:
+        err.print(f"[red]error[/red] {exc}", highlight=False)
+        raise SystemExit(1) from exc
 
 
 from syncer import cli_dashboard as _cli_dashboard  # noqa: E402, F401  (registers `dashboard`)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mappings.models import Cursor
@@ -29,6 +31,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class StateStoreError(Exception):
+    """The state database cannot be reached or refused to work (connection refused or lost, locked)."""
+
+
 class StateStore:
     """Owns the database engine; hands out units of work."""
 
@@ -47,7 +53,8 @@ class StateStore:
         """Bring the schema to the newest Alembic revision (safe to call on every start)."""
         from syncer.state.migrate import upgrade
 
-        upgrade(self._engine)
+        with self._unavailable_as_error():
+            upgrade(self._engine)
 
     def session(self) -> Session:
         """A bare session, for the few callers (leases) that need their own statements."""
@@ -56,8 +63,22 @@ class StateStore:
     @contextmanager
     def unit(self) -> Iterator[Unit]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._sessions() as session, session.begin():
+        with self._unavailable_as_error(), self._sessions() as session, session.begin():
             yield Unit(session, self._engine.dialect.name)
+
+    @contextmanager
+    def _unavailable_as_error(self) -> Iterator[None]:
+        """The driver's "cannot connect / connection lost / database locked" becomes one error of ours
+        that names the database (password hidden) and what to check."""
+        try:
+            yield
+        except OperationalError as exc:
+            shown = make_url(self.url).render_as_string(hide_password=True)
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise StateStoreError(
+                f"state database {shown}: {reason} -> check SYNCER_DATABASE_URL and that the database "
+                "is running; work done so far is committed and the next run resumes"
+            ) from exc
 
     def dispose(self) -> None:
         self._engine.dispose()

@@ -189,3 +189,13 @@ def test_cli_dry_run_shows_the_plan_then_rescan_is_a_dry_run_until_apply(
     applied = _syncer(["rescan", *args, "--apply", "--json"], env, tmp_path)
     assert json.loads(applied.stdout)["passes"][0]["items_created"] == 0
     assert len(stack.jira.issues()) == created
+
+
+def test_cli_unreachable_state_database_is_one_clear_line_without_the_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://syncer:hunter2-secret@127.0.0.1:9/state"  # port 9: nothing listens
+    result = _syncer(["status", "--org", "acme"], _env(tmp_path, SYNCER_DATABASE_URL=url), tmp_path)
+    assert result.returncode == 1
+    assert "state database postgresql+psycopg://syncer:***@127.0.0.1:9/state" in result.stderr
+    assert "check SYNCER_DATABASE_URL" in result.stderr
+    assert "hunter2-secret" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
