@@ -55,13 +55,28 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f} records/s" if speed else "- records/s", style="progress.data.speed")
 
 
-def _progress_reporter(progress: Progress, task: TaskID) -> Callable[[str, int], None]:
+# what a pass does after each of the engine's checkpoints (syncer/failpoints.py names them)
+STEPS = {
+    "pull": "pulling feedback",
+    "accounts": "refreshing accounts",
+    "create": "creating backlog items",
+    "apply": "reading tracker items and milestones",
+    "writeback": "writing item state back to the CRM",
+    "alerts": "sending alerts",
+}
+
+
+def _progress_reporter(progress: Progress, task: TaskID, prefix: str) -> Callable[[str, int], None]:
     """The engine's `on_progress(stage, n)`: n more records pulled. A `<stage>.total` report (from a CRM
     that can count its matches, like HubSpot search's `total`) sets the bar's total, so the bar fills and
-    the time-remaining column shows an ETA; without one the bar shows records, records/s and elapsed."""
+    the time-remaining column shows an ETA; without one the bar shows records, records/s and elapsed.
+    A `step:<checkpoint>` report names the phase the pass is in."""
 
     def report(stage: str, n: int) -> None:
-        if stage.endswith(".total"):
+        if stage.startswith("step:"):
+            phase = stage.removeprefix("step:").split(".")[0]
+            progress.update(task, description=f"{prefix}: {STEPS.get(phase, phase)}")
+        elif stage.endswith(".total"):
             progress.update(task, total=n)
         else:
             progress.advance(task, n)
@@ -130,8 +145,9 @@ def _one_pass(
         config = find_org_config(config_dir or settings.config_dir, org)
         store = open_store(settings.database)
         with _graceful_stop() as stop, _progress(disable=as_json) as progress:
-            verb = "planning (dry run)" if dry_run else "pulling feedback"
-            report = _progress_reporter(progress, progress.add_task(f"{name} {org}: {verb}", total=None))
+            prefix = f"{name} {org}" + (" (dry run)" if dry_run else "")
+            task = progress.add_task(f"{prefix}: {STEPS['pull']}", total=None)
+            report = _progress_reporter(progress, task, prefix)
             common: dict[str, Any] = {
                 "since": since,
                 "until": until,

@@ -107,6 +107,8 @@ class Engine:
         """Called at every step boundary: failpoints fire, the org lease is renewed, and a requested
         stop (SIGTERM) ends the pass here, where everything done so far is committed."""
         self._failpoint(name)
+        if self._on_progress is not None:
+            self._on_progress(f"step:{name}", 0)  # progress displays name what the pass is doing
         if self._lease is not None and not self._lease.renew():
             raise LeaseLostError(f"lost the lease on org {self.config.org}: another worker took over")
         if name in SAFE_STOPS and self._stop():
