@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -30,6 +30,21 @@ class Page(Generic[T]):
     rejects: tuple[Reject, ...] = field(default_factory=tuple)
     # how many records the whole pull will return, when the vendor says (first page only): progress/ETA
     total: int | None = None
+    # kind -> record id -> version token of the records this page covers (see `KnownVersions`); the
+    # engine remembers them in the transaction that stores the page, never before
+    versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # records the vendor returned that were left out as already processed at this version
+    skipped: int = 0
+
+
+# Given a record kind and {record id: version token}, the ids already processed at exactly that
+# version. Adapters that accept one skip those records before any further (association, detail) read.
+KnownVersions = Callable[[str, Mapping[str, str]], Collection[str]]
+
+
+def nothing_known(kind: str, versions: Mapping[str, str]) -> Collection[str]:
+    """The default: every record is read in full."""
+    return ()
 
 
 def max_cursor(items: Iterable[object], default: Cursor | None) -> Cursor | None:

@@ -62,8 +62,14 @@ def targets(figures: dict[str, Any], detail: dict[str, Any]) -> list[tuple[str, 
         (
             "one_change_requests",
             f"{figures['one_change_requests']} (of which writes: {b['one_change_writes']})",
-            "≤ 3 + writes",
+            "≤ 3 + writes (raw)",
             _mark(figures["one_change_requests"] <= 3 + b["one_change_writes"]),
+        ),
+        (
+            "one_change_over_noop",
+            f"{figures['one_change_over_noop']} (one-change run minus no-op run)",
+            "≤ 3 + writes (our reading of the target)",
+            _mark(figures["one_change_over_noop"] <= 3 + b["one_change_writes"]),
         ),
         ("peak_rss_mb_10k", str(r10), "< 200", _mark(None if r10 is None else r10 < 200)),
         (
@@ -72,7 +78,12 @@ def targets(figures: dict[str, Any], detail: dict[str, Any]) -> list[tuple[str, 
             "< 200 and ≤ 1.2 × 10k",
             _mark(None if r100 is None or r10 is None else r100 < 200 and r100 <= 1.2 * r10),
         ),
-        ("records_per_s", str(figures["records_per_s"]), "≥ 5000", _mark(figures["records_per_s"] >= 5000)),
+        (
+            "records_per_s",
+            f"{figures['records_per_s']} (CPU {detail['throughput']['cpu_s_per_1k']} s per 1k records)",
+            "≥ 5000",
+            _mark(figures["records_per_s"] >= 5000),
+        ),
     ]
     return rows
 
@@ -97,7 +108,10 @@ def write_results(
         f" RSS in child processes at {', '.join(str(n) for n in detail['rss'])} tickets",
         f"- elapsed: {detail['elapsed_s']:.1f} s",
         "",
-        "Emulators run in the benchmark process (uvicorn threads): CPU seconds and RSS include them.",
+        "Throughput and RSS: the emulators are served by a child process (bench/emulator_process.py), so"
+        " records/s, CPU seconds and peak RSS are syncer's alone. Backfill, no-op and one-change runs:"
+        " emulators in the benchmark process (uvicorn threads), at the vendors' limits, so the harness can"
+        " read their request logs; the floor is the vendor's allowed rate (bench/floor.py).",
         "",
         "| figure | value | target | |",
         "|---|---|---|---|",
@@ -120,5 +134,7 @@ def write_results(
     ]
     text = "\n".join(lines)
     if write:
-        RESULTS.write_text(text, encoding="utf-8")
+        from bench.compare_report import keep_section  # here: compare_report imports this module
+
+        RESULTS.write_text(keep_section(text), encoding="utf-8")  # keeps the `--compare` section
     return text

@@ -1,26 +1,29 @@
 """`python -m bench.rss_probe N [COMPANIES]`: one zero-latency first sync of N tickets in this process,
-then print a JSON line with the peak RSS (ru_maxrss) and the RSS after seeding (emulators included).
+then print a JSON line with the peak RSS (ru_maxrss) and the RSS before the sync.
 
-The emulators live in this process too (threads), so `peak_rss_mb` counts their in-memory portal;
-`engine_rss_mb` (peak minus the RSS once seeded and served) is the part the sync itself added."""
+The emulators are served by a child process (bench/emulator_process.py), so `peak_rss_mb` is syncer's
+alone (interpreter, imports, engine, state store); `engine_rss_mb` is the part the sync itself added."""
 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
-from bench.world import Limits, world
+from bench.world import remote_world
 from syncer.logging import configure_logging
 
 
-def _rss_now_mb() -> float:
+def _status_mb(field: str) -> float:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _rss_now_mb() -> float:
+    return _status_mb("VmRSS")
 
 
 def main(argv: list[str]) -> int:
@@ -28,11 +31,14 @@ def main(argv: list[str]) -> int:
     companies = int(argv[1]) if len(argv) > 1 else max(1, tickets // 10)
     configure_logging("WARNING", fmt="console")
     start = time.perf_counter()
-    with world(tickets, companies, Limits.zero_latency()) as w:
+    with remote_world(tickets, companies) as w:
         seeded = _rss_now_mb()
         seed_s = time.perf_counter() - start
         counts, wall, cpu = w.run("rss probe")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    # VmHWM: the high-water mark of this process image. Not ru_maxrss: Linux carries that over from
+    # the parent across fork and exec, so a probe started by a big benchmark process reported the
+    # parent's size instead of its own.
+    peak = _status_mb("VmHWM")
     print(
         json.dumps(
             {

@@ -1,11 +1,15 @@
 """One benchmark world: seeded HubSpot + Jira emulators served over real HTTP, an org config, a store.
 
-The same pattern as `syncer demo` (syncer/demo.py): the emulators run in-process behind uvicorn
-(adapters.emulation.ServedApp) and the engine talks to them exactly as it would to the vendors.
+The same pattern as `syncer demo` (syncer/demo.py): `world` runs the emulators in-process behind
+uvicorn (adapters.emulation.ServedApp), so the harness can read their request logs and edit tickets;
+`remote_world` serves them from a child process, for figures (throughput, RSS) that must be syncer's.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -98,27 +102,73 @@ def world(tickets: int, companies: int, limits: Limits, seed: int = 7) -> Iterat
     hub.seed_demo(seed, companies=companies, tickets=tickets)
     jira = JiraEmulator(token=TOKEN, search_lag_s=SEARCH_LAG_S, burst_per_second=limits.jira_per_s)
     jira.seed_demo(seed)
+    time.sleep(SEARCH_LAG_S)  # the portal existed before the sync: let the search indexes catch up
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="syncer-bench-")))
         hub_url = stack.enter_context(ServedApp(hub.app)).url
         jira_url = stack.enter_context(ServedApp(jira.app)).url
-        token_file = tmp / "token"
-        token_file.write_text(TOKEN, encoding="utf-8")
-        # the demo's sections (syncer/demo_systems.py); neither method reads the demo's own state
-        crm_section: dict[str, Any] = HubSpotDemo.section(None, hub_url, token_file)  # type: ignore[arg-type]
-        tracker_section: dict[str, Any] = JiraDemo.section(None, jira_url, token_file)  # type: ignore[arg-type]
-        if limits.client is not None:
-            crm_section["rate_limits"] = _overrides(limits.client["hubspot"])
-            tracker_section["rate_limits"] = _overrides(limits.client["jira"])
-        data = {
-            "org": "bench",
-            "crm": crm_section,
-            "tracker": tracker_section,
-            "sync": {"adopt_grace_seconds": 5},
-        }
-        config = parse_org_config(tmp / "bench.yaml", data)
-        store = open_store(f"sqlite:///{tmp / 'bench.db'}")
+        config, store = _org(stack, hub_url, jira_url, limits)
         try:
             yield World(hub, jira, config, store, companies, tickets)
         finally:
             store.dispose()
+
+
+@dataclass
+class RemoteWorld:
+    """Emulators in a child process (bench/emulator_process.py): this process runs syncer alone."""
+
+    config: OrgConfig
+    store: StateStore
+    seeded: dict[str, Any]
+
+    def run(self, name: str) -> tuple[PassCounts, float, float]:
+        """One pass: (counts, wall seconds, CPU seconds of this process, i.e. of syncer alone)."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        counts = run_org(self.config, self.store, name)
+        return counts, time.perf_counter() - wall, time.process_time() - cpu
+
+
+@contextmanager
+def remote_world(tickets: int, companies: int) -> Iterator[RemoteWorld]:
+    """Zero latency and no limits on either side, the emulators served by a child process."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.emulator_process", str(tickets), str(companies)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        assert child.stdout is not None
+        seeded: dict[str, Any] = json.loads(child.stdout.readline())
+        with ExitStack() as stack:
+            config, store = _org(stack, seeded["hub"], seeded["jira"], Limits.zero_latency())
+            try:
+                yield RemoteWorld(config, store, seeded)
+            finally:
+                store.dispose()
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        child.wait(timeout=30)
+
+
+def _org(stack: ExitStack, hub_url: str, jira_url: str, limits: Limits) -> tuple[OrgConfig, StateStore]:
+    """The bench org's config (the demo's sections) and a fresh SQLite store in a temporary directory."""
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="syncer-bench-")))
+    token_file = tmp / "token"
+    token_file.write_text(TOKEN, encoding="utf-8")
+    # the demo's sections (syncer/demo_systems.py); neither method reads the demo's own state
+    crm_section: dict[str, Any] = HubSpotDemo.section(None, hub_url, token_file)  # type: ignore[arg-type]
+    tracker_section: dict[str, Any] = JiraDemo.section(None, jira_url, token_file)  # type: ignore[arg-type]
+    if limits.client is not None:
+        crm_section["rate_limits"] = _overrides(limits.client["hubspot"])
+        tracker_section["rate_limits"] = _overrides(limits.client["jira"])
+    data = {
+        "org": "bench",
+        "crm": crm_section,
+        "tracker": tracker_section,
+        "sync": {"adopt_grace_seconds": 5},
+    }
+    config = parse_org_config(tmp / "bench.yaml", data)
+    return config, open_store(f"sqlite:///{tmp / 'bench.db'}")

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import total_ordering
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 
 class Urgency(StrEnum):
@@ -52,10 +52,13 @@ def clean_text(value: str) -> str:
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _clean_strings(cls, value: object) -> object:
-        return clean_text(value) if isinstance(value, str) else value
+    def _clean_strings(cls, data: object) -> object:
+        # one call per record, not one per field: this ran for every field of every record we map
+        if isinstance(data, dict):
+            return {k: clean_text(v) if isinstance(v, str) else v for k, v in data.items()}
+        return data
 
 
 class _Record(_Frozen):

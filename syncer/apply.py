@@ -7,7 +7,7 @@ intent looks the marker up remotely and adopts what it finds instead of creating
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +27,9 @@ log = structlog.get_logger("syncer.apply")
 
 CREATE_BATCH = 50  # the tracker adapter may chunk further; intents are recorded per batch
 GROUP_PAGE = 200
+# members loaded (and rendered) at once: groups grow with the data set (a popular request gathers
+# thousands of tickets), so a page of 200 groups must not mean 200 groups' worth of payloads
+MEMBER_BUDGET = 2000
 WRITEBACK_PAGE = 500
 
 
@@ -37,6 +40,18 @@ class PlannedGroup:
     draft: BacklogDraft
     draft_hash: str
     link: Link | None
+
+
+def within_budget(keys: Sequence[str], sizes: Mapping[str, int], budget: int) -> list[str]:
+    """The longest prefix of `keys` whose groups hold at most `budget` members (at least one group)."""
+    taken: list[str] = []
+    total = 0
+    for key in keys:
+        total += sizes.get(key, 0)
+        if taken and total > budget:
+            break
+        taken.append(key)
+    return taken
 
 
 class Apply:
@@ -69,11 +84,16 @@ class Apply:
                 keys = unit.pending_groups(self._org, after=after, limit=GROUP_PAGE)
                 if not keys:
                     return
+                keys = within_budget(keys, unit.group_sizes(self._org, keys), MEMBER_BUDGET)
                 members = unit.group_members(self._org, keys)
                 links = unit.get_links(self._org, keys)
             after = keys[-1]
-            plans = [self._plan(k, members[k], links.get(k)) for k in keys if members[k] or k in links]
             empty = [k for k in keys if not members[k] and k not in links]
+            plans = []
+            for k in keys:  # each group's stored payloads are dropped once it is rendered
+                stored = members.pop(k)
+                if stored or k in links:
+                    plans.append(self._plan(k, stored, links.get(k)))
             self._counts.groups_planned += len(plans)
             unchanged = [
                 p.key for p in plans if p.link is not None and p.link.draft_hash == p.draft_hash

@@ -203,8 +203,10 @@ class Engine:
         # the vendor's clock may run ahead of ours: bound pulls generously, cursors are vendor stamps
         # an explicit `until` (backfill) is taken as given; otherwise bound generously by our clock
         crm_until = until if explicit_until else until + CLOCK_SKEW_ALLOWANCE
-        ingest.run(stream, since, overlap, crm_until)
+        # accounts first: a backfill then finds every changed company in the run cache instead of
+        # reading it a second time for its feedback
         ingest.run_accounts(ACCOUNTS_STREAM, overlap, crm_until)
+        ingest.run(stream, since, overlap, crm_until, skip_known=stream != RESCAN_STREAM)
         apply = Apply(
             cfg.org,
             self._store,

@@ -3,27 +3,48 @@
 Each page is one transaction: changed records are stored as `pending` and the cursor advances in the
 same commit, so a crash after it loses nothing (the pending flag survives) and a crash before it
 re-reads the page next time (re-reads are skipped by content hash).
+
+Request economy (issue 9): an adapter that can (`SkipsKnown`) leaves out records it returns at a
+version we already processed — above all the echoes of our own write-back — before reading anything
+more about them; the versions a page carries are saved in that page's transaction, never before, so a
+crash re-reads rather than skips. Accounts come from the run cache (the account-change stream runs
+first and fills it), then from the CRM, which may use our stored snapshots to read less.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
-from adapters.paging import Page
+from adapters.paging import KnownVersions, Page, nothing_known
 from mappings.feedback import FeedbackFilter, group_key, is_product_feedback
 from mappings.models import Account, Cursor, Feedback
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSource
 from syncer.records import content_hash, shown_signature, to_payload
-from syncer.state import StateStore, StoredFeedback
+from syncer.state import StateStore, StoredFeedback, Unit
 
 log = structlog.get_logger("syncer.ingest")
 
 DEAD_GROUP = "dead:"  # stored records that could not be grouped (e.g. no account); never planned
+
+
+@runtime_checkable
+class SkipsKnown(Protocol):
+    """An adapter that can leave out records already processed at their current version."""
+
+    def skip_known(self, known: KnownVersions) -> None: ...
+
+
+@runtime_checkable
+class TakesAccountHints(Protocol):
+    """An adapter that re-reads an account more cheaply when given our stored snapshot of it."""
+
+    def hint_accounts(self, accounts: Mapping[str, Account]) -> None: ...
 
 
 class Ingest:
@@ -47,7 +68,20 @@ class Ingest:
         self._on_page, self._on_total = on_page, on_total
         self._failpoint = failpoint
 
-    def run(self, stream: str, start: datetime | None, overlap: timedelta, until: datetime) -> None:
+    def run(
+        self,
+        stream: str,
+        start: datetime | None,
+        overlap: timedelta,
+        until: datetime,
+        *,
+        skip_known: bool = True,
+    ) -> None:
+        """Pull changed feedback from the stream's cursor (minus the overlap). With `skip_known` (all
+        but a rescan, which exists to re-map everything) records the CRM returns at a version we
+        already processed — the echoes of our own write-back above all — are skipped by the adapter
+        before any further read; see `adapters/hubspot/versions.py` for why that loses no edit."""
+        self._use_versions(skip_known)
         with self._store.unit() as unit:
             stored = unit.get_cursor(self._org, stream)
         # a backfill (`start`) resumes from its own checkpoint when it has one
@@ -75,14 +109,29 @@ class Ingest:
             stored = unit.get_cursor(self._org, stream)
         start = (stored.updated_at if stored else Cursor.epoch().updated_at) - overlap
         since = Cursor(max(start, Cursor.epoch().updated_at), "")
+        self._use_versions(True)
         for page in self._crm.iter_changed_accounts(since, until):
             snapshots = {a.id: a.model_dump(mode="json") for a in page.items}
             self._accounts.update({a.id: a for a in page.items})
             with self._store.unit() as unit:
                 self._counts.accounts_refreshed += unit.refresh_accounts(self._org, snapshots)
+                self._save_versions(unit, page)
                 if page.cursor is not None:
                     unit.save_cursor(self._org, stream, page.cursor)
             self._failpoint("accounts.refreshed")
+
+    def _use_versions(self, on: bool) -> None:
+        if isinstance(self._crm, SkipsKnown):
+            self._crm.skip_known(self._known if on else nothing_known)
+
+    def _known(self, kind: str, versions: Mapping[str, str]) -> set[str]:
+        with self._store.unit() as unit:
+            return unit.versions.known(self._org, self._crm.system, kind, versions)
+
+    def _save_versions(self, unit: Unit, page: Page[Any], exclude: set[str] | None = None) -> None:
+        for kind, versions in page.versions.items():
+            keep = {i: v for i, v in versions.items() if not exclude or i not in exclude}
+            unit.versions.save(self._org, self._crm.system, kind, keep)
 
     def ingest_page(self, page: Page[Feedback]) -> None:
         """Ingest records read by id (a replay): like a pulled page, but no cursor moves."""
@@ -90,17 +139,19 @@ class Ingest:
 
     def _ingest(self, stream: str | None, page: Page[Feedback]) -> None:
         counts, org, system = self._counts, self._org, self._crm.system
-        counts.feedback_pulled += len(page.items) + len(page.rejects)
+        counts.feedback_pulled += len(page.items) + len(page.rejects) + page.skipped
         wanted = [fb for fb in page.items if is_product_feedback(fb, self._rule)]
         counts.feedback_ignored += len(page.items) - len(wanted)
         with self._store.unit() as unit:
             known = unit.feedback_state(org, system, [fb.id for fb in page.items])
-        changed = [fb for fb in wanted if known.get(fb.id, ("", ""))[0] != content_hash(fb)]
+        hashes = {fb.id: content_hash(fb) for fb in wanted}  # computed once per record
+        changed = [fb for fb in wanted if known.get(fb.id, ("", ""))[0] != hashes[fb.id]]
         dropped = sorted({fb.id for fb in page.items if fb.id in known} - {fb.id for fb in wanted})
         accounts = self._accounts_for(changed)
         good, dead = self._classify(changed, accounts)
+        groups = {fb.id: group_key(fb) for fb in good}
         # groups that lose a member (regrouped, dead-lettered, no longer feedback) must be re-rendered
-        left = [(fb.id, group_key(fb)) for fb in good] + [(fb.id, DEAD_GROUP) for fb, _ in dead]
+        left = [(fb.id, groups[fb.id]) for fb in good] + [(fb.id, DEAD_GROUP) for fb, _ in dead]
         left += [(record_id, "") for record_id in dropped]
         abandoned = {known[i][1] for i, new in left if i in known and known[i][1] not in (new, DEAD_GROUP)}
         with self._store.unit() as unit:
@@ -112,19 +163,30 @@ class Ingest:
                 counts.dead_letters += unit.audit.dead_letter(
                     org, system, fb.id, "map", reason, fb.model_dump_json()
                 )
-            unit.save_feedback(org, [self._stored(fb, accounts.get(fb.account_id or "")) for fb in good])
-            unit.save_feedback(org, [self._stored(fb, None, DEAD_GROUP) for fb, _ in dead], pending=False)
+            snapshots: dict[str, dict[str, Any]] = {}  # each account dumped once per page, not per record
+            stored = [self._stored(fb, hashes[fb.id], groups[fb.id], accounts, snapshots) for fb in good]
+            unit.save_feedback(org, stored)
+            dead_rows = [self._stored(fb, hashes[fb.id], DEAD_GROUP, {}, snapshots) for fb, _ in dead]
+            unit.save_feedback(org, dead_rows, pending=False)
             unit.forget_feedback(org, system, dropped)
             unit.mark_groups_dirty(org, abandoned)
             if good:
                 unit.audit.resolve_dead_letters(org, system, [fb.id for fb in good])
+            # dead-lettered records stay unversioned: any re-read tries them again (a fixed association)
+            self._save_versions(unit, page, exclude={fb.id for fb, _ in dead})
             if page.cursor is not None and stream is not None:
                 unit.save_cursor(org, stream, page.cursor)
         counts.feedback_changed += len(good)
 
     def _accounts_for(self, changed: list[Feedback]) -> dict[str, Account | None]:
+        """Accounts of changed feedback: the run cache first (the account-change stream filled it), then
+        the CRM; stored snapshots are offered to an adapter that can use them to read less."""
         missing = {fb.account_id for fb in changed if fb.account_id and fb.account_id not in self._accounts}
         if missing:
+            if isinstance(self._crm, TakesAccountHints):
+                with self._store.unit() as unit:
+                    stored = unit.account_snapshots(self._org, missing)
+                self._crm.hint_accounts({i: Account.model_validate(a) for i, a in stored.items()})
             found = self._crm.get_accounts(missing)
             for account_id in missing:
                 self._accounts[account_id] = found.get(account_id)
@@ -156,13 +218,23 @@ class Ingest:
                 good.append(fb)
         return good, dead
 
-    def _stored(self, fb: Feedback, account: Account | None, group: str | None = None) -> StoredFeedback:
+    def _stored(
+        self,
+        fb: Feedback,
+        digest: str,
+        group: str,
+        accounts: Mapping[str, Account | None],
+        snapshots: dict[str, dict[str, Any]],
+    ) -> StoredFeedback:
+        account = accounts.get(fb.account_id or "")
+        if account is not None and account.id not in snapshots:
+            snapshots[account.id] = account.model_dump(mode="json")
         return StoredFeedback(
             system=fb.system,
             record_id=fb.id,
-            group_key=group if group is not None else group_key(fb),
-            content_hash=content_hash(fb),
-            payload=to_payload(fb, account),
+            group_key=group,
+            content_hash=digest,
+            payload=to_payload(fb, None, snapshots.get(account.id) if account else None),
             written_key=shown_signature(fb),
             account_id=fb.account_id,
         )

@@ -55,11 +55,13 @@ def marker_for(org: str, group_key: str) -> str:
     return hashlib.sha256(f"{org}\x1f{group_key}".encode()).hexdigest()[:16]
 
 
-def to_payload(fb: Feedback, account: Account | None) -> dict[str, Any]:
-    return {
-        "feedback": fb.model_dump(mode="json"),
-        "account": account.model_dump(mode="json") if account else None,
-    }
+def to_payload(
+    fb: Feedback, account: Account | None, account_json: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the store keeps of a record; `account_json` is an account already dumped (shared by a page)."""
+    if account_json is None and account is not None:
+        account_json = account.model_dump(mode="json")
+    return {"feedback": fb.model_dump(mode="json"), "account": account_json}
 
 
 def from_payload(payload: Mapping[str, Any]) -> tuple[Feedback, Account | None]:

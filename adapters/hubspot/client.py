@@ -11,49 +11,43 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
 from adapters.errors import AuthError, MalformedResponseError, PermanentError
 from adapters.http import HttpClient, RateLimit
+from adapters.hubspot.accounts import HubSpotAccounts
 from adapters.hubspot.alerts import HubSpotAlerts
-from adapters.hubspot.reads import (
-    BATCH_SIZE,
-    companies_of_deals,
-    company_open_deal_values,
-    read_associations,
-    read_objects,
-)
+from adapters.hubspot.reads import BATCH_SIZE, read_associations, read_objects
 from adapters.hubspot.records import (
     batch_errors,
     parse_timestamp,
     primary_association,
-    to_account,
     to_epoch_ms,
     to_feedback,
-    to_owner,
 )
-from adapters.hubspot.search import CrmSearch, Raw, chunks, next_after, results
+from adapters.hubspot.search import CrmSearch, Raw, chunks, results
 from adapters.hubspot.settings import HubSpotSettings as HubSpotSettings
-from adapters.paging import Page, Reject, guard_tokens, max_cursor
+from adapters.hubspot.versions import settings_fingerprint, stamp_version, ticket_version
+from adapters.paging import KnownVersions, Page, Reject, max_cursor, nothing_known
 from mappings.errors import MappingError
-from mappings.models import Account, Alert, Cursor, Feedback, FeedbackLink, Owner, WriteResult
+from mappings.models import Account, Alert, Cursor, Feedback, FeedbackLink, WriteResult
 
 log = structlog.get_logger("syncer.hubspot")
 
-# Sized under HubSpot's published limits: 100 requests / 10 s burst on Free/Starter private apps,
-# and 5 searches / s per account (https://developers.hubspot.com/docs/api/usage-details).
+# HubSpot's published limits, as moving windows (adapters.http.MovingWindow): 100 requests per rolling
+# 10 s on Free/Starter private apps (searches included) and 5 searches per second per account
+# (https://developers.hubspot.com/docs/api/usage-details). Our windows are a little longer than the
+# vendor's (10.5 s, 1.2 s) and the general one 2 requests short, so that the spread between when we
+# stamp a request and when HubSpot does never makes two windows disagree. A new client cannot see what
+# the previous run of the org sent just before: it assumes half the general window and the whole
+# search window were used, evenly, so back-to-back runs stay under the limit too.
 RATE_LIMITS: Mapping[str, RateLimit] = {
-    "default": RateLimit(rate=9.0, burst=10),
-    # burst 1: at most 1 + 4 = 5 searches in any one-second window, HubSpot's limit
-    "search": RateLimit(rate=4.0, burst=1),
+    "default": RateLimit.moving(98, 10.5, prior=48),
+    "search": RateLimit.moving(5, 1.2, prior=5),
 }
 
-OWNERS_PAGE = 100
-COMPANIES_READ = "/crm/v3/objects/companies/batch/read"
 TICKETS_UPDATE = "/crm/v3/objects/tickets/batch/update"
-OWNERS = "/crm/v3/owners"
 CHANGE_PROPERTIES = ("hs_lastmodifieddate", "hs_object_id")  # all an account-change search needs
 
 
@@ -76,8 +70,22 @@ class HubSpotCrm:
         self._company_changes = CrmSearch(http, "companies", CHANGE_PROPERTIES, size)
         self._deal_changes = CrmSearch(http, "deals", CHANGE_PROPERTIES, size)
         self._alerts = HubSpotAlerts(http, self._settings, clock or (lambda: datetime.now(UTC)))
-        self._owners: dict[str, Owner] | None = None
-        self._companies: dict[str, Account | None] = {}
+        self._known: KnownVersions = nothing_known
+        s = self._settings
+        self._salt = settings_fingerprint(s)
+        self._accounts = HubSpotAccounts(http, s, lambda raw: stamp_version(raw, self._salt))
+        self._written = (
+            s.backlog_key_property,
+            s.backlog_url_property,
+            s.backlog_status_property,
+            s.backlog_milestone_property,
+            s.backlog_due_property,
+        )
+
+    def skip_known(self, known: KnownVersions) -> None:
+        """Records `known` reports as processed at their current version are skipped from now on
+        (before association and company reads); pages carry the versions of what they map."""
+        self._known = known
 
     # -- CrmSource --------------------------------------------------------------------------------
     def iter_changed_feedback(self, since: Cursor, until: datetime) -> Iterator[Page[Feedback]]:
@@ -85,27 +93,43 @@ class HubSpotCrm:
 
         Records at `since` itself are returned again: HubSpot's tie order is not our id order, so the
         engine dedupes the overlap by content hash rather than us guessing which ties were seen.
+        Tickets the `skip_known` filter reports at their current version (our write-back's echoes)
+        are left out before the association read; they still move the page's cursor.
         """
         low, high = to_epoch_ms(since.updated_at), to_epoch_ms(until)
         if high < low:
             return
         first = True
         for raws in self._tickets.iter_modified(low, high):
-            page = self._to_page(raws)
-            if first:  # HubSpot search counts its matches: a progress bar can show a total and an ETA
-                page, first = (
-                    Page(page.items, page.cursor, page.rejects, total=self._tickets.window_total),
-                    False,
-                )
-            yield page
+            # one Page per search page (200): the engine commits, and a backfill resumes, per page; an
+            # association read per page costs 4 requests per 1,000 tickets more than one per 1,000
+            yield self._changed_page(raws, self._tickets.window_total if first else None)
+            first = False
+
+    def _changed_page(self, raws: list[Raw], total: int | None) -> Page[Feedback]:
+        versions = {_id(r): ticket_version(r, self._written, self._salt) for r in raws if _id(r)}
+        known = set(self._known("tickets", versions))  # the echo filter: see hubspot/versions.py
+        page = self._to_page([r for r in raws if _id(r) not in known])
+        mapped = {fb.id: versions[fb.id] for fb in page.items if fb.id in versions}
+        return Page(
+            page.items,
+            _later(page.cursor, _raw_cursor(raws)),  # skipped records still move the cursor
+            page.rejects,
+            total=total,
+            versions={"tickets": mapped},
+            skipped=len(known),
+        )
 
     def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
         """Companies (owner, open deal value) by id, 100 per batch read; cached for the instance's life."""
         wanted = list(dict.fromkeys(str(i) for i in ids))
-        missing = [i for i in wanted if i not in self._companies]
-        for chunk in chunks(missing, BATCH_SIZE):
-            self._fetch_companies(chunk)
-        return {i: acct for i in wanted if (acct := self._companies.get(i)) is not None}
+        cache = self._accounts.companies
+        self._accounts.fetch([i for i in wanted if i not in cache])
+        return {i: acct for i in wanted if (acct := cache.get(i)) is not None}
+
+    def hint_accounts(self, accounts: Mapping[str, Account]) -> None:
+        """Account snapshots the engine holds; `get_accounts` then re-reads those companies cheaply."""
+        self._accounts.hint(accounts)
 
     def get_feedback(self, ids: Collection[str]) -> Page[Feedback]:
         """Tickets by id (batch read, 100 per call), mapped like a search page; unknown ids are absent.
@@ -129,14 +153,20 @@ class HubSpotCrm:
         if high < low:
             return
         seen: set[str] = set()
+        accounts = self._accounts
         for raws in self._company_changes.iter_modified(low, high):
-            ids = [str(r["id"]) for r in raws if r.get("id") is not None]
-            yield from _stamped(self._fresh_pages(ids, seen), _newest(raws))
+            versions, ids = self._unknown("companies", raws)
+            yield from _stamped(accounts.fresh_pages(ids, seen), _newest(raws), {"companies": versions})
         for raws in self._deal_changes.iter_modified(low, high):
-            deal_ids = [str(r["id"]) for r in raws if r.get("id") is not None]
-            yield from _stamped(
-                self._fresh_pages(companies_of_deals(self._http, deal_ids), seen), _newest(raws)
-            )
+            versions, deal_ids = self._unknown("deals", raws)
+            companies = accounts.companies_of_changed_deals({d: versions[d] for d in deal_ids})
+            yield from _stamped(accounts.fresh_pages(companies, seen), _newest(raws), {"deals": versions})
+
+    def _unknown(self, kind: str, raws: Sequence[Raw]) -> tuple[dict[str, str], list[str]]:
+        """(versions of the search results, ids not yet processed at that version)."""
+        versions = {_id(r): stamp_version(r, self._salt) for r in raws if _id(r)}
+        known = set(self._known(kind, versions))
+        return versions, [i for i in versions if i not in known]
 
     # -- CrmSink ----------------------------------------------------------------------------------
     def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
@@ -177,54 +207,6 @@ class HubSpotCrm:
         found = read_associations(self._http, "tickets", "companies", ticket_ids)
         return {t: c for t, result in found.items() if (c := primary_association(result)) is not None}
 
-    # -- accounts ---------------------------------------------------------------------------------
-    def _fresh_pages(self, company_ids: Sequence[str], seen: set[str]) -> Iterator[Page[Account]]:
-        new = [c for c in dict.fromkeys(company_ids) if c not in seen]
-        seen.update(new)
-        for chunk in chunks(new, BATCH_SIZE):
-            self._fetch_companies(chunk)  # re-read even if cached: these changed
-            accounts = tuple(a for c in chunk if (a := self._companies.get(c)) is not None)
-            if accounts:
-                yield Page(accounts, cursor=None)
-
-    def _fetch_companies(self, chunk: Sequence[str]) -> None:
-        body = {"properties": self._settings.company_properties(), "inputs": [{"id": i} for i in chunk]}
-        response = self._http.post_json(COMPANIES_READ, body, idempotent=True)  # 207 when some are unknown
-        raws = results(response, "companies batch read")
-        owners = self._get_owners()
-        deal_values = company_open_deal_values(self._http, [str(r.get("id")) for r in raws]) if raws else {}
-        for company_id in chunk:
-            self._companies[company_id] = None
-        for raw in raws:
-            value = deal_values.get(str(raw.get("id")), 0.0)
-            try:
-                account = to_account(raw, owners, self._settings, open_deal_value=value)
-            except MappingError as exc:
-                log.warning("account.rejected", system=self.system, id=raw.get("id"), reason=str(exc))
-                continue
-            self._companies[account.id] = account
-
-    def _get_owners(self) -> Mapping[str, Owner]:
-        if self._owners is None:
-            owners: dict[str, Owner] = {}
-            check = guard_tokens()
-            params: dict[str, Any] = {"limit": OWNERS_PAGE}
-            while True:
-                body = self._http.get_json(OWNERS, params=params)
-                for raw in results(body, "owners"):
-                    try:
-                        owner = to_owner(raw)
-                    except MappingError:
-                        continue
-                    owners[owner.id] = owner
-                after = next_after(body)
-                if after is None:
-                    break
-                check(after)
-                params = {"limit": OWNERS_PAGE, "after": after}
-            self._owners = owners
-        return self._owners
-
     # -- write back -------------------------------------------------------------------------------
     def _update_chunk(self, chunk: Sequence[FeedbackLink]) -> dict[str, str | None]:
         inputs = [{"id": link.feedback_id, "properties": self._link_properties(link)} for link in chunk]
@@ -257,6 +239,29 @@ class HubSpotCrm:
         }
 
 
+def _id(raw: Raw) -> str:
+    return str(raw.get("id") or "")
+
+
+def _raw_cursor(raws: Sequence[Raw]) -> Cursor | None:
+    """The max `(stamp, id)` among raw search results (mapped or not)."""
+    best: Cursor | None = None
+    for raw in raws:
+        value = (raw.get("properties") or {}).get("hs_lastmodifieddate") or raw.get("updatedAt")
+        try:
+            candidate = Cursor(parse_timestamp(value), _id(raw))
+        except (MappingError, TypeError, ValueError):
+            continue
+        best = candidate if best is None or candidate > best else best
+    return best
+
+
+def _later(a: Cursor | None, b: Cursor | None) -> Cursor | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
 def _newest(raws: Sequence[Raw]) -> Cursor | None:
     stamps = []
     for raw in raws:
@@ -268,11 +273,14 @@ def _newest(raws: Sequence[Raw]) -> Cursor | None:
     return Cursor(max(stamps), "") if stamps else None
 
 
-def _stamped(pages: Iterator[Page[Account]], cursor: Cursor | None) -> Iterator[Page[Account]]:
-    """Put the search batch's newest stamp on its last page (an empty page if all were seen already)."""
+def _stamped(
+    pages: Iterator[Page[Account]], cursor: Cursor | None, versions: Mapping[str, Mapping[str, str]]
+) -> Iterator[Page[Account]]:
+    """Put the search batch's newest stamp and its versions on its last page (an empty page if all
+    were seen already): both are saved only once every account of the batch is."""
     previous: Page[Account] | None = None
     for page in pages:
         if previous is not None:
             yield previous
         previous = page
-    yield Page(previous.items if previous else (), cursor=cursor)
+    yield Page(previous.items if previous else (), cursor=cursor, versions=versions)

@@ -36,6 +36,7 @@ from adapters.hubspot.emulator_search import (
     index_entry,
     run_search,
 )
+from adapters.hubspot.emulator_v4 import HubSpotV4Views
 from adapters.hubspot.emulator_wire import (
     AUTH_MESSAGE,
     BATCH_LIMIT,
@@ -282,7 +283,7 @@ class HubSpotEmulator:
         ]
         return [
             Route(path, self._guarded(fn, search), methods=[method]) for path, fn, method, search in table
-        ]
+        ] + HubSpotV4Views(self).routes(self._guarded)  # what tap-hubspot reads (bench/compare.py)
 
     def _guarded(self, handler: Endpoint, search: bool) -> Endpoint:
         async def endpoint(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""Batch reads: objects by id (v3, 100 per call) and associations (v4, 1,000 per call); deal rollups.
+"""Batch reads: objects by id (v3, 100 per call) and associations (v4, 1,000 per call).
 
 https://developers.hubspot.com/docs/api/crm/associations (v4 batch read: up to 1,000 inputs since
 Feb 2025; a 207 lists inputs without associations under `errors[]`, which is not a failure for us).
@@ -6,10 +6,9 @@ Feb 2025; a 207 lists inputs without associations under `errors[]`, which is not
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 from adapters.http import HttpClient
-from adapters.hubspot.records import associated_ids, open_deal_values
 from adapters.hubspot.search import Raw, chunks, results
 
 BATCH_SIZE = 100  # objects batch read/update/create
@@ -42,21 +41,3 @@ def read_objects(
             if raw.get("id") is not None:
                 found[str(raw["id"])] = raw
     return found
-
-
-def company_open_deal_values(http: HttpClient, company_ids: Sequence[str]) -> dict[str, float]:
-    """Company id -> open deal value: one association read plus deal batch reads, never a call per company."""
-    links = {
-        company: associated_ids(result)
-        for company, result in read_associations(http, "companies", "deals", company_ids).items()
-    }
-    deal_ids = [d for targets in links.values() for d in targets]
-    deals = read_objects(http, "deals", deal_ids, DEAL_PROPERTIES) if deal_ids else {}
-    values = open_deal_values(links, deals)
-    return {company: values.get(company, 0.0) for company in company_ids}
-
-
-def companies_of_deals(http: HttpClient, deal_ids: Collection[str]) -> list[str]:
-    """The companies these deals are associated with, deduplicated, in first-seen order."""
-    found = read_associations(http, "deals", "companies", list(deal_ids))
-    return list(dict.fromkeys(c for result in found.values() for c in associated_ids(result)))

@@ -30,12 +30,16 @@ def upsert(
         return
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     columns = [c for c in rows[0] if c not in keys] if update is None else list(update)
-    for chunk in chunks(rows, max(1, 20_000 // len(rows[0]))):
-        stmt = insert(table).values(list(chunk))
-        if columns:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        session.execute(stmt)
+    stmt = insert(getattr(table, "__table__", table))
+    if columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    # one statement, executemany: compiled once (and cached), sent in batches by the driver
+    # (SQLAlchemy's "insertmanyvalues"); a multi-VALUES literal per call cost more than the write
+    session.flush()
+    connection = session.connection()
+    for chunk in chunks(rows, CHUNK * 4):
+        connection.execute(stmt, list(chunk))

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,7 @@ from syncer.state.tables import (
     IntentRow,
     LinkRow,
 )
+from syncer.state.version_repo import VersionRepo
 
 
 def _now() -> datetime:
@@ -99,6 +100,7 @@ class Unit:
         self._s, self._dialect = session, dialect
         self.milestones = MilestoneRepo(session)
         self.audit = AuditRepo(session)
+        self.versions = VersionRepo(session)
 
     # -- cursors ------------------------------------------------------------------------------------
     def get_cursor(self, org: str, stream: str) -> Cursor | None:
@@ -179,14 +181,21 @@ class Unit:
         )
 
     def set_written_keys(self, org: str, system: str, keys: Mapping[str, str | None]) -> None:
-        for record_id, key in keys.items():
-            self._s.execute(
-                update(FeedbackRow)
-                .where(
-                    FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id == record_id
-                )
-                .values(written_key=key)
+        """One executemany for the whole batch (a round trip per record dominated write-back time)."""
+        if not keys:
+            return
+        stmt = (
+            update(FeedbackRow)
+            .where(
+                FeedbackRow.org == org,
+                FeedbackRow.system == system,
+                FeedbackRow.record_id == bindparam("b_record_id"),
             )
+            .values(written_key=bindparam("b_written_key"))
+        )
+        params = [{"b_record_id": rid, "b_written_key": key} for rid, key in sorted(keys.items())]
+        self._s.flush()  # rows added in this unit must exist before a connection-level statement
+        self._s.connection().execute(stmt, params)
 
     def pending_groups(self, org: str, after: str = "", limit: int = 200) -> list[str]:
         """Groups with changed (or lost) feedback not yet applied, in key order, after `after` (keyset)."""
@@ -211,6 +220,18 @@ class Unit:
         stmt = select(func.count()).select_from(pending.union(dirty).subquery())
         return int(self._s.scalar(stmt) or 0)
 
+    def group_sizes(self, org: str, group_keys: Collection[str]) -> dict[str, int]:
+        """group key -> how many feedback records it holds (groups without any are absent)."""
+        sizes: dict[str, int] = {}
+        for chunk in chunks(sorted(group_keys)):
+            stmt = (
+                select(FeedbackRow.group_key, func.count())
+                .where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
+                .group_by(FeedbackRow.group_key)
+            )
+            sizes.update({key: int(n) for key, n in self._s.execute(stmt)})
+        return sizes
+
     def group_members(self, org: str, group_keys: Collection[str]) -> dict[str, list[StoredFeedback]]:
         members: dict[str, list[StoredFeedback]] = {k: [] for k in group_keys}
         for chunk in chunks(sorted(group_keys)):
@@ -233,9 +254,21 @@ class Unit:
     def unlinked_feedback(
         self, org: str, after: str = "", limit: int = 1000
     ) -> list[tuple[StoredFeedback, Link]]:
-        """Feedback whose CRM record does not show its group's backlog key yet (write-back due)."""
+        """Feedback whose CRM record does not show its group's backlog key yet (write-back due).
+
+        The feedback's payload is not loaded (it is returned empty): the write-back needs only which
+        record shows what, and decoding every linked record's payload dominated a first sync's
+        write-back."""
         stmt = (
-            select(FeedbackRow, LinkRow)
+            select(
+                FeedbackRow.system,
+                FeedbackRow.record_id,
+                FeedbackRow.group_key,
+                FeedbackRow.content_hash,
+                FeedbackRow.written_key,
+                FeedbackRow.account_id,
+                LinkRow,
+            )
             .join(LinkRow, (LinkRow.org == FeedbackRow.org) & (LinkRow.group_key == FeedbackRow.group_key))
             .where(
                 FeedbackRow.org == org,
@@ -245,7 +278,10 @@ class Unit:
             .order_by(FeedbackRow.record_id)
             .limit(limit)
         )
-        return [(_stored(f), _link(link)) for f, link in self._s.execute(stmt)]
+        return [
+            (StoredFeedback(system, rid, group, digest, {}, written, account), _link(link))
+            for system, rid, group, digest, written, account, link in self._s.execute(stmt)
+        ]
 
     # -- links --------------------------------------------------------------------------------------
     def get_links(self, org: str, group_keys: Collection[str]) -> dict[str, Link]:
@@ -265,12 +301,24 @@ class Unit:
 
     def update_item_states(self, org: str, states: Mapping[str, tuple[str, str | None, str]]) -> None:
         """item key -> (status, milestone id, signature) as last seen in the tracker."""
-        for item_key, (status, milestone_id, signature) in states.items():
-            self._s.execute(
-                update(LinkRow)
-                .where(LinkRow.org == org, LinkRow.item_key == item_key)
-                .values(item_status=status, milestone_id=milestone_id, signature=signature, updated_at=_now())
+        if not states:
+            return
+        stmt = (
+            update(LinkRow)
+            .where(LinkRow.org == org, LinkRow.item_key == bindparam("b_item_key"))
+            .values(
+                item_status=bindparam("b_status"),
+                milestone_id=bindparam("b_milestone"),
+                signature=bindparam("b_signature"),
+                updated_at=_now(),
             )
+        )
+        params = [
+            {"b_item_key": key, "b_status": status, "b_milestone": milestone, "b_signature": signature}
+            for key, (status, milestone, signature) in sorted(states.items())
+        ]
+        self._s.flush()  # rows added in this unit must exist before a connection-level statement
+        self._s.connection().execute(stmt, params)
 
     def links_by_items(self, org: str, item_keys: Collection[str]) -> dict[str, Link]:
         found: dict[str, Link] = {}
@@ -297,6 +345,25 @@ class Unit:
         payload = self._s.scalar(stmt)
         account = payload.get("account") if payload else None
         return account if isinstance(account, dict) else None
+
+    def account_snapshots(self, org: str, account_ids: Collection[str]) -> dict[str, Mapping[str, Any]]:
+        """account id -> its stored snapshot, for many accounts in one query per 500 (no N+1)."""
+        found: dict[str, Mapping[str, Any]] = {}
+        for chunk in chunks(sorted(account_ids)):
+            one = (
+                select(FeedbackRow.account_id, func.max(FeedbackRow.record_id).label("rid"))
+                .where(FeedbackRow.org == org, FeedbackRow.account_id.in_(chunk))
+                .group_by(FeedbackRow.account_id)
+                .subquery()
+            )
+            stmt = select(FeedbackRow.account_id, FeedbackRow.payload).join(
+                one, (FeedbackRow.account_id == one.c.account_id) & (FeedbackRow.record_id == one.c.rid)
+            ).where(FeedbackRow.org == org)
+            for account_id, payload in self._s.execute(stmt):
+                account = payload.get("account") if payload else None
+                if account_id and isinstance(account, dict):
+                    found[account_id] = account
+        return found
 
     def waiting_accounts(self, org: str, milestone_id: str) -> int:
         """How many distinct accounts wait on an item in this milestone."""
@@ -338,8 +405,12 @@ class Unit:
     def record_intents(self, org: str, kind: str, targets: Mapping[str, str]) -> None:
         """op key -> target; recorded (and committed by the caller) before the remote call."""
         now = _now()
+        existing: dict[str, IntentRow] = {}
+        for chunk in chunks(sorted(targets)):
+            stmt = select(IntentRow).where(IntentRow.org == org, IntentRow.op_key.in_(chunk))
+            existing.update({row.op_key: row for row in self._s.scalars(stmt)})
         for op_key, target in targets.items():
-            row = self._s.get(IntentRow, (org, op_key))
+            row = existing.get(op_key)
             if row is None:
                 self._s.add(
                     IntentRow(
@@ -368,12 +439,16 @@ class Unit:
 
     def mark_applied(self, org: str, results: Mapping[str, str], state: str = "applied") -> None:
         """Complete intents (`state="failed"` when the vendor refused the element outright)."""
-        for op_key, result in results.items():
-            self._s.execute(
-                update(IntentRow)
-                .where(IntentRow.org == org, IntentRow.op_key == op_key)
-                .values(state=state, result=result[:300], updated_at=_now())
-            )
+        if not results:
+            return
+        stmt = (
+            update(IntentRow)
+            .where(IntentRow.org == org, IntentRow.op_key == bindparam("b_op_key"))
+            .values(state=state, result=bindparam("b_result"), updated_at=_now())
+        )
+        params = [{"b_op_key": k, "b_result": r[:300]} for k, r in sorted(results.items())]
+        self._s.flush()  # rows added in this unit must exist before a connection-level statement
+        self._s.connection().execute(stmt, params)
 
     def reopen_for_retry(self, org: str, letters: Sequence[DeadLetter]) -> None:
         """Resolve these dead letters and reset what they block, so the next pass tries them again:

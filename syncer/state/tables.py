@@ -93,6 +93,7 @@ class LinkRow(Base):
     __table_args__ = (
         UniqueConstraint("org", "marker", name="uq_links_marker"),
         Index("ix_links_milestone", "org", "milestone_id"),
+        Index("ix_links_item", "org", "item_key"),  # item events and status write-back look up by key
     )
 
 
@@ -196,3 +197,16 @@ class LeaseRow(Base):
     org: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class RecordVersionRow(Base):
+    """The version token (an adapter's opaque fingerprint of a vendor record) under which we last
+    processed a pulled record: a re-read at the same version — typically the echo of our own
+    write-back — is skipped by the adapter before any further read (see syncer/ingest.py)."""
+
+    __tablename__ = "record_versions"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    system: Mapped[str] = mapped_column(String(50), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))

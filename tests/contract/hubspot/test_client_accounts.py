@@ -111,12 +111,8 @@ def test_get_accounts_sums_only_open_deals_without_a_call_per_company(
     assert accounts["7002"].open_deal_value == 10.0
     assert accounts[companies[-1]].open_deal_value == 0.0
     assert [len(body_of(c)["inputs"]) for c in company_read.calls] == [100, 50]
-    assert [len(body_of(c)["inputs"]) for c in assoc.calls] == [100, 50]  # one association read per chunk
-    assert [len(body_of(c)["inputs"]) for c in deals.calls] == [
-        100,
-        4,
-        22,
-    ]  # deal ids deduped, <= 100 per read
+    assert [len(body_of(c)["inputs"]) for c in assoc.calls] == [150]  # one association read per 1,000
+    assert [len(body_of(c)["inputs"]) for c in deals.calls] == [100, 26]  # deal ids deduped, <= 100 per read
     assert body_of(deals.calls[0])["properties"] == ["amount", "dealstage", "hs_is_closed"]
     assert owners.call_count == 1
 

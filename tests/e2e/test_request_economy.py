@@ -1,0 +1,112 @@
+"""Issue 9, as a user sees it: a quiet run costs next to nothing, echoes of our own write-back are
+skipped, and yet no edit a user makes is ever lost (HubSpot + Jira emulators, SQLite)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from mappings.models import FeedbackLink, WriteResult
+from syncer.engine import Engine
+from syncer.service import run_org
+from syncer.state import StateStore
+from syncer.wiring import build_adapters
+from tests.e2e.conftest import Stack
+
+ASSOCIATIONS = "/crm/v4/associations/"
+COMPANY_READ = "/crm/v3/objects/companies/batch/read"
+
+
+def _hub_calls(stack: Stack) -> Counter[str]:
+    return Counter(f"{e.method} {e.path}" for e in stack.hubspot.log.entries())
+
+
+def _linked_ticket(stack: Stack) -> str:
+    for ticket_id in sorted(stack.hubspot.ids("tickets"), key=int):
+        if stack.hubspot.ticket(ticket_id).get("syncer_backlog_key"):
+            return ticket_id
+    raise AssertionError("the first run linked no ticket")
+
+
+def test_noop_run_after_a_sync_searches_only_and_writes_nothing(stack: Stack, store: StateStore) -> None:
+    first = run_org(stack.config(), store, "first")
+    assert first.links_written > 0  # so the next run re-reads every echo of those write-backs
+    stack.hubspot.log.clear()
+    stack.jira.log.clear()
+
+    again = run_org(stack.config(), store, "again")
+
+    calls = _hub_calls(stack)
+    assert again.feedback_pulled >= first.links_written, "the echoes were not even searched"
+    assert (again.feedback_changed, again.links_written, again.items_updated) == (0, 0, 0)
+    assert not [c for c in calls if ASSOCIATIONS in c], f"association reads on a quiet run: {calls}"
+    assert set(calls) <= {
+        "POST /crm/v3/objects/tickets/search",
+        "POST /crm/v3/objects/companies/search",
+        "POST /crm/v3/objects/deals/search",
+    }, calls
+    assert stack.jira.log.count("POST", "/rest/api/3/issue") == stack.jira.log.count("PUT") == 0
+
+
+def test_first_sync_reads_each_company_once(stack: Stack, store: StateStore) -> None:
+    run_org(stack.config(), store, "first")
+
+    read = Counter(
+        str(item["id"]) for e in stack.hubspot.log.entries("POST", COMPANY_READ) for item in e.body["inputs"]
+    )
+    assert read, "no company was read"
+    assert max(read.values()) == 1, f"companies read twice: {[c for c, n in read.items() if n > 1]}"
+    assert stack.hubspot.log.count("GET", "/crm/v3/owners") == 1
+
+
+class _EditDuringWriteBack:
+    """A CRM sink that lets a user edit a ticket after our pull read it, just before our write-back
+    stamps it again: the ticket's newest modification stamp is then ours, its content the user's."""
+
+    def __init__(self, inner: object, edit: Callable[[], None]) -> None:
+        self._inner, self._edit = inner, edit
+        self.system = "hubspot"
+
+    def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
+        self._edit()
+        return self._inner.link_feedback(links)  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        pytest.param("during-write-back", id="between-our-read-and-our-write"),
+        pytest.param("after-write-back", id="between-two-runs"),
+    ],
+)
+def test_user_edit_is_never_taken_for_an_echo(stack: Stack, store: StateStore, when: str) -> None:
+    run_org(stack.config(), store, "first")
+    ticket = _linked_ticket(stack)
+    key = str(stack.hubspot.ticket(ticket)["syncer_backlog_key"])
+    text = "Now blocking the customer's audit in March."
+
+    def edit() -> None:
+        stack.hubspot.update_ticket(ticket, content=text)
+
+    # make the ticket's write-back due again (its item moves), so the next pass writes to it
+    stack.jira.transition(key, "In Progress")
+    config = stack.config()
+    if when == "during-write-back":
+        adapters = build_adapters(config)
+        sink = _EditDuringWriteBack(adapters.crm, edit)
+        engine = Engine(config, store, adapters.crm, sink, adapters.tracker, adapters.tracker, adapters.crm)  # type: ignore[arg-type]
+        written = engine.run("edit during write-back")
+        adapters.close()
+        assert written.links_written > 0
+        assert stack.hubspot.ticket(ticket)["syncer_backlog_status"] == "in-progress"
+    else:
+        run_org(config, store, "status written")
+        edit()
+    assert text not in str(stack.jira.issue(key)["fields"]["description"])
+
+    after = run_org(config, store, "next run")
+
+    assert after.feedback_changed >= 1
+    assert text in str(stack.jira.issue(key)["fields"]["description"]), "the user's edit was lost"
