@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
-from adapters.http import HttpClient, Limiter, RateLimit
+from adapters.http import HttpClient
 from adapters.hubspot.client import RATE_LIMITS as HUBSPOT_LIMITS
 from adapters.hubspot.client import HubSpotCrm, HubSpotSettings
 from adapters.jira.client import RATE_LIMITS as JIRA_LIMITS
@@ -16,11 +15,9 @@ from adapters.jira.client import JiraSettings, JiraTracker
 from adapters.webhook.client import RATE_LIMITS as WEBHOOK_LIMITS
 from adapters.webhook.client import WebhookAlerts
 from syncer.config import HubSpotConfig, JiraConfig, OrgConfig
-from syncer.config_base import RateLimitConfig
 from syncer.logging import REDACTOR
 from syncer.ports import AlertSink, CrmAdapter, TrackerAdapter
-from syncer.settings import read_secret
-from syncer.shared_limits import shared_limiters
+from syncer.systems.connect import secret, vendor_client
 
 
 @dataclass
@@ -47,39 +44,22 @@ class Adapters:
             client.close()
 
 
-def limits_for(
-    defaults: Mapping[str, RateLimit], overrides: Mapping[str, RateLimitConfig]
-) -> dict[str, RateLimit]:
-    limits = dict(defaults)
-    for name, cfg in overrides.items():
-        limits[name] = RateLimit(rate=cfg.requests / cfg.per_seconds, burst=max(1, min(cfg.requests, 10)))
-    return limits
-
-
 def _where(config: OrgConfig, section: str) -> str:
     return f"{config.source or config.org}: {section}.token_env"
-
-
-def shared_for(
-    redis_url: str | None, system: str, account: str, limits: dict[str, RateLimit]
-) -> dict[str, Limiter]:
-    """Budgets shared by every replica through Redis (one per vendor account), when configured."""
-    return shared_limiters(redis_url, system, account, limits) if redis_url else {}
 
 
 def build_hubspot(
     config: OrgConfig, crm: HubSpotConfig, redis_url: str | None = None
 ) -> tuple[HubSpotCrm, HttpClient]:
-    token = read_secret(env=crm.token_env, file=crm.token_file, where=_where(config, "crm"))
-    REDACTOR.register([token.get_secret_value()])
-    http = HttpClient(
+    token = secret(crm.token_env, crm.token_file, _where(config, "crm"))
+    http = vendor_client(
         crm.base_url,
         system="hubspot",
-        headers={"Authorization": f"Bearer {token.get_secret_value()}"},
-        limits=(limits := limits_for(HUBSPOT_LIMITS, crm.rate_limits)),
-        limiters=shared_for(
-            redis_url, "hubspot", crm.portal_id if crm.portal_id != "0" else crm.base_url, limits
-        ),
+        account=crm.portal_id if crm.portal_id != "0" else crm.base_url,
+        defaults=HUBSPOT_LIMITS,
+        overrides=crm.rate_limits,
+        redis_url=redis_url,
+        headers={"Authorization": f"Bearer {token}"},
     )
     p = crm.properties
     settings = HubSpotSettings(
@@ -106,15 +86,17 @@ def build_hubspot(
 def build_jira(
     config: OrgConfig, tracker: JiraConfig, redis_url: str | None = None
 ) -> tuple[JiraTracker, HttpClient]:
-    token = read_secret(env=tracker.token_env, file=tracker.token_file, where=_where(config, "tracker"))
-    basic = base64.b64encode(f"{tracker.email}:{token.get_secret_value()}".encode()).decode()
-    REDACTOR.register([token.get_secret_value(), basic])
-    http = HttpClient(
+    token = secret(tracker.token_env, tracker.token_file, _where(config, "tracker"))
+    basic = base64.b64encode(f"{tracker.email}:{token}".encode()).decode()
+    REDACTOR.register([basic])
+    http = vendor_client(
         tracker.base_url,
         system="jira",
+        account=tracker.base_url,
+        defaults=JIRA_LIMITS,
+        overrides=tracker.rate_limits,
+        redis_url=redis_url,
         headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-        limits=(limits := limits_for(JIRA_LIMITS, tracker.rate_limits)),
-        limiters=shared_for(redis_url, "jira", tracker.base_url, limits),
         retry_after_headers=("Retry-After",),
     )
     settings = JiraSettings(
@@ -132,10 +114,7 @@ def build_jira(
 def build_webhook(config: OrgConfig) -> tuple[WebhookAlerts, HttpClient]:
     alerts = config.alerts
     where = f"{config.source or config.org}: alerts.webhook_url_env"
-    url = read_secret(
-        env=alerts.webhook_url_env, file=alerts.webhook_url_file, where=where
-    ).get_secret_value()
-    REDACTOR.register([url])  # a webhook URL is a credential
+    url = secret(alerts.webhook_url_env, alerts.webhook_url_file, where)  # a webhook URL is a credential
     parsed = httpx.URL(url)
     origin = str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
     path = parsed.raw_path.decode("ascii") or "/"

@@ -9,11 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adapters.github.client import RATE_LIMITS, GitHubSettings, GitHubTracker
 from adapters.github.transport import GitHubTransport, classify_github
-from adapters.http import HttpClient, Limiter, RateLimit
+from adapters.http import HttpClient
 from syncer.config_base import RateLimitConfig
-from syncer.logging import REDACTOR
-from syncer.settings import read_secret
-from syncer.shared_limits import shared_limiters
+from syncer.systems.connect import secret, vendor_client
 
 if TYPE_CHECKING:
     from syncer.config import OrgConfig
@@ -47,26 +45,19 @@ def build(
     config: OrgConfig, section: GitHubConfig, redis_url: str | None = None
 ) -> tuple[GitHubTracker, HttpClient]:
     where = f"{config.source or config.org}: tracker.token_env"
-    token = read_secret(env=section.token_env, file=section.token_file, where=where).get_secret_value()
-    REDACTOR.register([token])
-    # not syncer.wiring's helpers: wiring imports this module, so importing it back would be circular
-    limits = dict(RATE_LIMITS)
-    for name, cfg in section.rate_limits.items():
-        limits[name] = RateLimit(rate=cfg.requests / cfg.per_seconds, burst=max(1, min(cfg.requests, 10)))
-    account = f"{section.base_url}/{section.owner}"
-    shared: dict[str, Limiter] = (
-        dict(shared_limiters(redis_url, "github", account, limits)) if redis_url else {}
-    )
-    http = HttpClient(
+    token = secret(section.token_env, section.token_file, where)
+    http = vendor_client(
         section.base_url,
         system="github",
+        account=f"{section.base_url}/{section.owner}",
+        defaults=RATE_LIMITS,
+        overrides=section.rate_limits,
+        redis_url=redis_url,
         headers={
             "Authorization": f"Bearer {token}",
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
         },
-        limits=limits,
-        limiters=shared,
         classify=classify_github,
         retry_after_headers=("Retry-After",),
         transport=GitHubTransport(),

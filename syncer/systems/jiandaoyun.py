@@ -10,8 +10,7 @@ from pydantic import Field, field_validator
 from adapters.http import HttpClient
 from adapters.jiandaoyun.client import RATE_LIMITS, JiandaoyunCrm, JiandaoyunSettings, classify
 from syncer.config_base import FeedbackFilterConfig, RateLimitConfig, Strict
-from syncer.logging import REDACTOR
-from syncer.settings import read_secret
+from syncer.systems.connect import secret, vendor_client
 
 if TYPE_CHECKING:
     from syncer.config import OrgConfig
@@ -110,20 +109,17 @@ def build(
     config: OrgConfig, section: JiandaoyunConfig, redis_url: str | None = None
 ) -> tuple[JiandaoyunCrm, HttpClient]:
     """The adapter and its HttpClient; Jiandaoyun's 400 `{"code": 8303}` counts as throttling."""
-    # imported here: syncer.wiring imports this module to dispatch on `system`
-    from syncer.wiring import limits_for, shared_for
-
     where = f"{config.source or config.org}: crm.token_env"
-    token = read_secret(env=section.token_env, file=section.token_file, where=where)
-    REDACTOR.register([token.get_secret_value()])
-    limits = limits_for(RATE_LIMITS, section.rate_limits)
-    http = HttpClient(
+    token = secret(section.token_env, section.token_file, where)
+    http = vendor_client(
         section.base_url,
         system="jiandaoyun",
-        headers={"Authorization": f"Bearer {token.get_secret_value()}", "Content-Type": "application/json"},
-        limits=limits,
         # the 50 req/s budget is per company: every replica shares one budget per app
-        limiters=shared_for(redis_url, "jiandaoyun", f"{section.base_url}/{section.app_id}", limits),
+        account=f"{section.base_url}/{section.app_id}",
+        defaults=RATE_LIMITS,
+        overrides=section.rate_limits,
+        redis_url=redis_url,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         classify=classify,
     )
     return JiandaoyunCrm(http, settings_for(section)), http

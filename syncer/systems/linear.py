@@ -11,8 +11,7 @@ from adapters.http import HttpClient
 from adapters.linear.client import RATE_LIMITS, LinearSettings, LinearTracker
 from adapters.linear.transport import LinearTransport, classify_linear
 from syncer.config_base import RateLimitConfig, Strict
-from syncer.logging import REDACTOR
-from syncer.settings import read_secret
+from syncer.systems.connect import secret, vendor_client
 
 if TYPE_CHECKING:
     from syncer.config import OrgConfig
@@ -43,23 +42,19 @@ class LinearConfig(Strict):
 def build(
     config: OrgConfig, section: LinearConfig, redis_url: str | None = None
 ) -> tuple[LinearTracker, HttpClient]:
-    # imported here: syncer.wiring imports this module
-    from syncer.wiring import limits_for, shared_for
-
     where = f"{config.source or config.org}: tracker.token_env"
-    token = read_secret(env=section.token_env, file=section.token_file, where=where).get_secret_value()
-    REDACTOR.register([token])
-    limits = limits_for(RATE_LIMITS, section.rate_limits)
-    account = f"{section.base_url}/{section.workspace}"
-    http = HttpClient(
+    token = secret(section.token_env, section.token_file, where)
+    http = vendor_client(
         section.base_url,
         system="linear",
+        account=f"{section.base_url}/{section.workspace}",
+        defaults=RATE_LIMITS,
+        overrides=section.rate_limits,
+        redis_url=redis_url,
         headers={
             "Authorization": token if section.auth == "api_key" else f"Bearer {token}",
             "Content-Type": "application/json",
         },
-        limits=limits,
-        limiters=shared_for(redis_url, "linear", account, limits),
         classify=classify_linear,
         retry_after_headers=("Retry-After",),
         transport=LinearTransport(),

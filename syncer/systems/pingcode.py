@@ -25,7 +25,7 @@ from mappings.models import Priority
 from syncer.config_base import PriorityTable, RateLimitConfig
 from syncer.config_base import Strict as _Strict
 from syncer.logging import REDACTOR
-from syncer.settings import read_secret
+from syncer.systems.connect import limits_for, secret, shared_for
 
 if TYPE_CHECKING:
     from syncer.config import OrgConfig
@@ -64,13 +64,9 @@ class PingCodeConfig(_Strict):
 def build(
     config: OrgConfig, section: PingCodeConfig, redis_url: str | None = None
 ) -> tuple[PingCodeTracker, HttpClient]:
-    from syncer.wiring import limits_for, shared_for  # here, so wiring may import this module
-
     where = f"{config.source or config.org}: tracker.client_secret_env"
-    secret = read_secret(
-        env=section.client_secret_env, file=section.client_secret_file, where=where
-    ).get_secret_value()
-    REDACTOR.register([secret])
+    client_secret = secret(section.client_secret_env, section.client_secret_file, where)
+    # the token exchange and the API calls share one budget: the same limiter objects for both clients
     limits = limits_for(RATE_LIMITS, section.rate_limits)
     limiters = shared_for(redis_url, "pingcode", f"{section.base_url}#{section.client_id}", limits)
     with HttpClient(
@@ -81,7 +77,7 @@ def build(
         limiters=limiters,
         retry_after_headers=RETRY_AFTER_HEADERS,
     ) as auth_http:
-        token = fetch_token(auth_http, section.client_id, secret)
+        token = fetch_token(auth_http, section.client_id, client_secret)
     REDACTOR.register([token.access_token])
     http = HttpClient(
         section.base_url,

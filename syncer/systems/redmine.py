@@ -13,8 +13,7 @@ from adapters.redmine.records import DEFAULT_PRIORITY_IDS
 from mappings.models import Priority
 from syncer.config_base import PriorityTable, RateLimitConfig
 from syncer.config_base import Strict as _Strict
-from syncer.logging import REDACTOR
-from syncer.settings import read_secret
+from syncer.systems.connect import secret, vendor_client
 
 if TYPE_CHECKING:
     from syncer.config import OrgConfig
@@ -48,17 +47,16 @@ class RedmineConfig(_Strict):
 def build(
     config: OrgConfig, section: RedmineConfig, redis_url: str | None = None
 ) -> tuple[RedmineTracker, HttpClient]:
-    from syncer.wiring import limits_for, shared_for  # here, so wiring may import this module
-
     where = f"{config.source or config.org}: tracker.token_env"
-    key = read_secret(env=section.token_env, file=section.token_file, where=where).get_secret_value()
-    REDACTOR.register([key])
-    http = HttpClient(
+    key = secret(section.token_env, section.token_file, where)
+    http = vendor_client(
         section.base_url,
         system="redmine",
+        account=section.base_url,
+        defaults=RATE_LIMITS,
+        overrides=section.rate_limits,
+        redis_url=redis_url,
         headers={"X-Redmine-API-Key": key, "Accept": "application/json"},
-        limits=(limits := limits_for(RATE_LIMITS, section.rate_limits)),
-        limiters=shared_for(redis_url, "redmine", section.base_url, limits),
     )
     settings = RedmineSettings(
         project=section.project,

@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from adapters.http import HttpClient
 from adapters.salesforce.client import RATE_LIMITS, SalesforceCrm, SalesforceSettings, classify
 from syncer.config_base import FeedbackFilterConfig, RateLimitConfig
-from syncer.logging import REDACTOR
-from syncer.settings import read_secret
+from syncer.systems.connect import secret, vendor_client
 
 if TYPE_CHECKING:
     from syncer.config import OrgConfig
@@ -104,20 +103,17 @@ def build(
     config: OrgConfig, section: SalesforceConfig, redis_url: str | None = None
 ) -> tuple[SalesforceCrm, HttpClient]:
     """The adapter and its HttpClient; Salesforce's 403 REQUEST_LIMIT_EXCEEDED counts as throttling."""
-    # imported here: syncer.wiring imports this module to dispatch on `system`
-    from syncer.wiring import limits_for, shared_for
-
     where = f"{config.source or config.org}: crm.token_env"
-    token = read_secret(env=section.token_env, file=section.token_file, where=where)
-    REDACTOR.register([token.get_secret_value()])
-    limits = limits_for(RATE_LIMITS, section.rate_limits)
-    http = HttpClient(
+    token = secret(section.token_env, section.token_file, where)
+    http = vendor_client(
         section.instance_url,
         system="salesforce",
-        headers={"Authorization": f"Bearer {token.get_secret_value()}", "Accept": "application/json"},
-        limits=limits,
         # the API allocation is org-wide: every replica shares one budget per instance
-        limiters=shared_for(redis_url, "salesforce", section.instance_url, limits),
+        account=section.instance_url,
+        defaults=RATE_LIMITS,
+        overrides=section.rate_limits,
+        redis_url=redis_url,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         classify=classify,
     )
     return SalesforceCrm(http, settings_for(section)), http

@@ -29,7 +29,7 @@ from adapters.worktile.tracker import WorktileTracker
 from mappings.models import Priority
 from syncer.config_base import FeedbackFilterConfig, PriorityTable, RateLimitConfig, Strict
 from syncer.logging import REDACTOR
-from syncer.settings import read_secret
+from syncer.systems.connect import secret, vendor_client
 
 if TYPE_CHECKING:
     from syncer.config import OrgConfig
@@ -199,25 +199,22 @@ def _connect(
     redis_url: str | None,
 ) -> tuple[HttpClient, Callable[[], str]]:
     """The HttpClient for a team and a function exchanging the tenant token (again on a 1103)."""
-    # imported here: syncer.wiring imports this module to dispatch on `system`
-    from syncer.wiring import limits_for, shared_for
-
     where = f"{config.source or config.org}: {role}.client_secret_env"
-    secret = read_secret(env=section.client_secret_env, file=section.client_secret_file, where=where)
-    REDACTOR.register([secret.get_secret_value()])
-    limits = limits_for(RATE_LIMITS, section.rate_limits)
-    http = HttpClient(
+    client_secret = secret(section.client_secret_env, section.client_secret_file, where)
+    http = vendor_client(
         section.api_url,
         system="worktile",
-        headers={"Content-Type": "application/json"},
-        limits=limits,
         # (unverified) limits are assumed per team: every replica (and CRM + tracker) shares one budget
-        limiters=shared_for(redis_url, "worktile", section.api_url, limits),
+        account=section.api_url,
+        defaults=RATE_LIMITS,
+        overrides=section.rate_limits,
+        redis_url=redis_url,
+        headers={"Content-Type": "application/json"},
         classify=classify,
     )
 
     def refresh() -> str:
-        token = fetch_token(http, section.client_id, secret.get_secret_value())
+        token = fetch_token(http, section.client_id, client_secret)
         REDACTOR.register([token])
         return token
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+import syncer.systems.connect
 import syncer.wiring
 from adapters.emulation import ServedApp
 from adapters.http import HttpClient
@@ -75,7 +76,8 @@ def naps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Every sleep the run's HTTP clients ask for (none is taken); reads time out after CLIENT_TIMEOUT."""
     asked: list[float] = []
     client = partial(HttpClient, sleep=asked.append, timeout=CLIENT_TIMEOUT)
-    monkeypatch.setattr(syncer.wiring, "HttpClient", client)
+    monkeypatch.setattr(syncer.systems.connect, "HttpClient", client)  # every vendor's client
+    monkeypatch.setattr(syncer.wiring, "HttpClient", client)  # the webhook's
     return asked
 
 
