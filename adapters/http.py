@@ -201,6 +201,25 @@ class HttpClient:
         retrying = self._retrying(safe)
         return retrying(lambda: _json(self._send_once(method, path, params, json_body, bucket, ())))
 
+    def request_json_dated(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        bucket: str = "default",
+        idempotent: bool | None = None,
+    ) -> tuple[Any, datetime | None]:
+        """Like `request_json`, with the vendor's clock when it answered (HTTP `Date`, None if absent):
+        what a pull needs to know which of its records were certainly visible to it."""
+        safe = idempotent if idempotent is not None else method.upper() != "POST"
+
+        def once() -> tuple[Any, datetime | None]:
+            response = self._send_once(method, path, None, json_body, bucket, ())
+            return _json(response), server_date(response)
+
+        return self._retrying(safe)(once)
+
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None, bucket: str = "default") -> Any:
         return self.request_json("GET", path, params=params, bucket=bucket)
 
@@ -368,15 +387,20 @@ def _json(response: httpx.Response) -> Any:
         ) from exc
 
 
-def server_time(response: httpx.Response) -> datetime:
-    """The vendor's clock (HTTP `Date`), not ours; falls back to now when the header is absent."""
+def server_date(response: httpx.Response) -> datetime | None:
+    """The vendor's clock (HTTP `Date`, whole seconds), or None when absent or unreadable."""
     header = response.headers.get("Date")
     if header:
         try:
             return email.utils.parsedate_to_datetime(header).astimezone(UTC)
         except (TypeError, ValueError):
-            pass
-    return datetime.now(UTC)
+            return None
+    return None
+
+
+def server_time(response: httpx.Response) -> datetime:
+    """The vendor's clock (HTTP `Date`), not ours; falls back to now when the header is absent."""
+    return server_date(response) or datetime.now(UTC)
 
 
 def json_body(response: httpx.Response, system: str, what: str) -> Any:

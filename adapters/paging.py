@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from adapters.errors import PaginationLoopError
@@ -35,6 +36,10 @@ class Page(Generic[T]):
     versions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # records the vendor returned that were left out as already processed at this version
     skipped: int = 0
+    # the vendor's clock when the FIRST query of this pull was answered (HTTP `Date`), if known: a
+    # record stamped at least the index lag before it was visible to every query of the pull, which
+    # lets the engine start the next pull right after the cursor instead of an overlap before it
+    served_at: datetime | None = None
 
 
 # Given a record kind and {record id: version token}, the ids already processed at exactly that

@@ -18,7 +18,7 @@ from syncer.apply import Apply
 from syncer.config import OrgConfig
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
-from syncer.ingest import Ingest
+from syncer.ingest import Ingest, settled_stream
 from syncer.milestone_sync import ITEMS_STREAM, MilestoneSync
 from syncer.ports import AlertSink, CrmSink, CrmSource, TrackerSink, TrackerSource
 from syncer.state import StateStore
@@ -154,6 +154,7 @@ class Engine:
             if rescan:
                 with self._store.unit() as unit:
                     unit.delete_cursor(org, RESCAN_STREAM)
+                    unit.delete_cursor(org, settled_stream(RESCAN_STREAM))
         except (SyncError, LeaseLostError) as exc:  # state is consistent: the next run resumes
             status, error = "failed", str(exc)
             counts.errors.append(error)

@@ -31,6 +31,14 @@ from syncer.state import StateStore, StoredFeedback, Unit
 log = structlog.get_logger("syncer.ingest")
 
 DEAD_GROUP = "dead:"  # stored records that could not be grouped (e.g. no account); never planned
+# a settled pull resumes this far after its cursor: below every CRM's stamp resolution (HubSpot and
+# Jiandaoyun: ms), and adapters floor `since` to their own resolution, so nothing is ever skipped
+SETTLED_STEP = timedelta(milliseconds=1)
+
+
+def settled_stream(stream: str) -> str:
+    """The cursor row that records how far `stream` is settled (see `Ingest._settle`)."""
+    return f"{stream}#settled"
 
 
 @runtime_checkable
@@ -82,35 +90,34 @@ class Ingest:
         already processed — the echoes of our own write-back above all — are skipped by the adapter
         before any further read; see `adapters/hubspot/versions.py` for why that loses no edit."""
         self._use_versions(skip_known)
-        with self._store.unit() as unit:
-            stored = unit.get_cursor(self._org, stream)
         # a backfill (`start`) resumes from its own checkpoint when it has one
-        origin = stored.updated_at if stored else (start or Cursor.epoch().updated_at)
-        since = Cursor(max(origin - overlap, Cursor.epoch().updated_at), "")
+        since = self._pull_from(stream, start, overlap)
         log.info(
             "feedback.pull_started",
             stream=stream,
             since=since.updated_at.isoformat(),
             until=until.isoformat(),
         )
-        for page in self._crm.iter_changed_feedback(since, until):
+        served_at: datetime | None = None
+        for n, page in enumerate(self._crm.iter_changed_feedback(since, until)):
+            served_at = page.served_at if n == 0 else served_at
             self._ingest(stream, page)
             self._failpoint("pull.page_saved")
             if self._on_total and page.total is not None:
                 self._on_total(page.total)
             if self._on_page:
                 self._on_page(len(page.items) + len(page.rejects))
+        self._settle(stream, served_at, overlap)
 
     def run_accounts(self, stream: str, overlap: timedelta, until: datetime) -> None:
         """Refresh stored account snapshots (ARR, owner, open deals) of accounts changed since last time;
         their groups become pending so the items' revenue roll-up is re-rendered. The cursor is the
         newest vendor stamp seen (never our clock: vendor clocks drift), saved with each page."""
-        with self._store.unit() as unit:
-            stored = unit.get_cursor(self._org, stream)
-        start = (stored.updated_at if stored else Cursor.epoch().updated_at) - overlap
-        since = Cursor(max(start, Cursor.epoch().updated_at), "")
+        since = self._pull_from(stream, None, overlap)
         self._use_versions(True)
-        for page in self._crm.iter_changed_accounts(since, until):
+        served_at: datetime | None = None
+        for n, page in enumerate(self._crm.iter_changed_accounts(since, until)):
+            served_at = page.served_at if n == 0 else served_at
             snapshots = {a.id: a.model_dump(mode="json") for a in page.items}
             self._accounts.update({a.id: a for a in page.items})
             with self._store.unit() as unit:
@@ -119,6 +126,33 @@ class Ingest:
                 if page.cursor is not None:
                     unit.save_cursor(self._org, stream, page.cursor)
             self._failpoint("accounts.refreshed")
+        self._settle(stream, served_at, overlap)
+
+    def _pull_from(self, stream: str, start: datetime | None, overlap: timedelta) -> Cursor:
+        """Where a pull starts: just after a settled cursor, else the overlap before the stored cursor
+        (or before `start`, or the epoch)."""
+        with self._store.unit() as unit:
+            stored = unit.get_cursor(self._org, stream)
+            settled = unit.get_cursor(self._org, settled_stream(stream))
+        if stored is not None and settled is not None and settled >= stored:
+            return Cursor(stored.updated_at + SETTLED_STEP, "")
+        origin = stored.updated_at if stored else (start or Cursor.epoch().updated_at)
+        return Cursor(max(origin - overlap, Cursor.epoch().updated_at), "")
+
+    def _settle(self, stream: str, served_at: datetime | None, overlap: timedelta) -> None:
+        """After a pull that ran to its end: if its first query was answered at least `overlap` after
+        the stored cursor's stamp, every record stamped up to the cursor was already visible to every
+        query of the pull (the overlap exists only for records not yet visible: index lag, commit
+        delay), so all of them have been read and the next pull may start strictly after the cursor.
+        Without this, a quiet stream re-reads its last `overlap` of records on every run — all of a
+        bulk job's records stamped in one instant, say."""
+        if served_at is None:
+            return
+        with self._store.unit() as unit:
+            stored = unit.get_cursor(self._org, stream)
+            if stored is not None and stored.updated_at <= served_at - overlap:
+                unit.save_cursor(self._org, settled_stream(stream), stored)
+                log.info("cursor.settled", stream=stream, cursor=stored.to_str())
 
     def _use_versions(self, on: bool) -> None:
         if isinstance(self._crm, SkipsKnown):

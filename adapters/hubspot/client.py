@@ -103,10 +103,11 @@ class HubSpotCrm:
         for raws in self._tickets.iter_modified(low, high):
             # one Page per search page (200): the engine commits, and a backfill resumes, per page; an
             # association read per page costs 4 requests per 1,000 tickets more than one per 1,000
-            yield self._changed_page(raws, self._tickets.window_total if first else None)
+            total = self._tickets.window_total if first else None
+            yield self._changed_page(raws, total, self._tickets.first_served_at)
             first = False
 
-    def _changed_page(self, raws: list[Raw], total: int | None) -> Page[Feedback]:
+    def _changed_page(self, raws: list[Raw], total: int | None, served_at: datetime | None) -> Page[Feedback]:
         versions = {_id(r): ticket_version(r, self._written, self._salt) for r in raws if _id(r)}
         known = set(self._known("tickets", versions))  # the echo filter: see hubspot/versions.py
         page = self._to_page([r for r in raws if _id(r) not in known])
@@ -118,6 +119,7 @@ class HubSpotCrm:
             total=total,
             versions={"tickets": mapped},
             skipped=len(known),
+            served_at=served_at,
         )
 
     def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
@@ -154,13 +156,18 @@ class HubSpotCrm:
             return
         seen: set[str] = set()
         accounts = self._accounts
-        for raws in self._company_changes.iter_modified(low, high):
+        searches = self._company_changes
+        for raws in searches.iter_modified(low, high):
             versions, ids = self._unknown("companies", raws)
-            yield from _stamped(accounts.fresh_pages(ids, seen), _newest(raws), {"companies": versions})
+            pages = accounts.fresh_pages(ids, seen)
+            yield from _stamped(pages, _newest(raws), {"companies": versions}, searches.first_served_at)
+        # the pull began with the company search: its first answer bounds what both searches saw
+        served_at = searches.first_served_at
         for raws in self._deal_changes.iter_modified(low, high):
             versions, deal_ids = self._unknown("deals", raws)
             companies = accounts.companies_of_changed_deals({d: versions[d] for d in deal_ids})
-            yield from _stamped(accounts.fresh_pages(companies, seen), _newest(raws), {"deals": versions})
+            pages = accounts.fresh_pages(companies, seen)
+            yield from _stamped(pages, _newest(raws), {"deals": versions}, served_at)
 
     def _unknown(self, kind: str, raws: Sequence[Raw]) -> tuple[dict[str, str], list[str]]:
         """(versions of the search results, ids not yet processed at that version)."""
@@ -274,7 +281,10 @@ def _newest(raws: Sequence[Raw]) -> Cursor | None:
 
 
 def _stamped(
-    pages: Iterator[Page[Account]], cursor: Cursor | None, versions: Mapping[str, Mapping[str, str]]
+    pages: Iterator[Page[Account]],
+    cursor: Cursor | None,
+    versions: Mapping[str, Mapping[str, str]],
+    served_at: datetime | None,
 ) -> Iterator[Page[Account]]:
     """Put the search batch's newest stamp and its versions on its last page (an empty page if all
     were seen already): both are saved only once every account of the batch is."""
@@ -283,4 +293,4 @@ def _stamped(
         if previous is not None:
             yield previous
         previous = page
-    yield Page(previous.items if previous else (), cursor=cursor, versions=versions)
+    yield Page(previous.items if previous else (), cursor=cursor, versions=versions, served_at=served_at)

@@ -54,6 +54,8 @@ class CrmSearch:
         self._properties = list(properties)
         self._limit = max(1, min(limit, MAX_SEARCH_LIMIT))
         self.window_total: int | None = None
+        # HubSpot's clock when the first query of the latest `iter_modified` was answered (see Page)
+        self.first_served_at: datetime | None = None
 
     def iter_modified(self, low: int, high: int) -> Generator[list[Raw], None, None]:
         """Records modified in `[low, high]` ms, ascending, each once.
@@ -64,10 +66,13 @@ class CrmSearch:
         never returned; and a query that never pages past `limit` never meets the 10,000-result cap.
         """
         check = guard_tokens()
-        lo, seen = low, set[str]()
+        lo, seen, opening = low, set[str](), True
         self.window_total = None
+        self.first_served_at = None
         while lo <= high:
-            body = self.post(self._window_body(lo, high, None))
+            body, served_at = self._post_dated(self._window_body(lo, high, None))
+            if opening:
+                self.first_served_at, opening = served_at, False
             found = results(body, "search")
             if self.window_total is None and isinstance(body.get("total"), int):
                 self.window_total = body["total"]  # the first query's total: the whole window
@@ -92,10 +97,15 @@ class CrmSearch:
             raise MalformedResponseError(f"hubspot search {self._path}: more than {SEARCH_CAP} matches")
 
     def post(self, body: Raw) -> Raw:
-        response = self._http.post_json(self._path, body, bucket="search", idempotent=True)
+        return self._post_dated(body)[0]
+
+    def _post_dated(self, body: Raw) -> tuple[Raw, datetime | None]:
+        response, served_at = self._http.request_json_dated(
+            "POST", self._path, json_body=body, bucket="search", idempotent=True
+        )
         if not isinstance(response, dict):
             raise MalformedResponseError("hubspot search: response is not an object")
-        return response
+        return response, served_at
 
     def body(self, filters: list[Raw], sort: str, after: str | None) -> Raw:
         out: Raw = {

@@ -230,7 +230,12 @@ def _deal_stage(extra: random.Random, rng: random.Random) -> dict[str, str]:
 
 
 def _seed_companies(
-    emu: HubSpotEmulator, rng: random.Random, extra: random.Random, count: int, owners: list[str]
+    emu: HubSpotEmulator,
+    rng: random.Random,
+    extra: random.Random,
+    stamps: random.Random,
+    count: int,
+    owners: list[str],
 ) -> list[str]:
     ids = []
     for n in range(count):
@@ -244,6 +249,7 @@ def _seed_companies(
                 "customer_tier": tier,
                 "annualrevenue": str(rng.randrange(low, high, 1000)),
                 "hubspot_owner_id": rng.choice(owners),
+                **_history(emu, stamps),
                 "industry": rng.choice(
                     (
                         "COMPUTER_SOFTWARE",
@@ -268,9 +274,19 @@ def _seed_companies(
                         "pipeline": "default",
                         "closedate": iso_ms(emu.now_ms() + rng.randint(10, 120) * DAY_MS),
                         "hubspot_owner_id": rng.choice(owners),
+                        **_history(emu, stamps),
                     },
                 )
     return ids
+
+
+def _history(emu: HubSpotEmulator, stamps: random.Random) -> dict[str, str]:
+    """A portal has history: companies and deals were created, and last edited, well before a sync
+    starts (drawn from their own stream, so every other seeded value stays as it was)."""
+    now = emu.now_ms()
+    created = now - stamps.randrange(30 * DAY_MS, 720 * DAY_MS)
+    modified = stamps.randrange(created, now - DAY_MS)
+    return {"createdate": iso_ms(created), "hs_lastmodifieddate": iso_ms(modified)}
 
 
 def _ticket_properties(rng: random.Random, company: str) -> dict[str, str]:
@@ -308,7 +324,8 @@ def seed_portal(emu: HubSpotEmulator, *, seed: int, companies: int, tickets: int
     # new attributes draw from their own stream so that older seeds keep producing the same portal
     extra = random.Random(f"{seed}-extra")
     owners = [emu.add_owner(f"{login}@example.com", first, last) for login, first, last in OWNERS]
-    company_ids = _seed_companies(emu, rng, extra, companies, owners)
+    stamps = random.Random(f"{seed}-stamps")
+    company_ids = _seed_companies(emu, rng, extra, stamps, companies, owners)
     names = {cid: str(emu.company(cid)["name"]) for cid in company_ids}
     # some customers are chattier than others
     weights = [rng.choice((1, 1, 2, 3, 5)) for _ in company_ids]
