@@ -3,6 +3,7 @@ skipped, and yet no edit a user makes is ever lost (HubSpot + Jira emulators, SQ
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -110,3 +111,72 @@ def test_user_edit_is_never_taken_for_an_echo(stack: Stack, store: StateStore, w
 
     assert after.feedback_changed >= 1
     assert text in str(stack.jira.issue(key)["fields"]["description"]), "the user's edit was lost"
+
+
+SEARCHES = {
+    "POST /crm/v3/objects/tickets/search",
+    "POST /crm/v3/objects/companies/search",
+    "POST /crm/v3/objects/deals/search",
+}
+
+
+def _settle(stack: Stack, store: StateStore) -> None:
+    """A first sync, then the run that reads its write-back's echoes, started once the overlap has
+    passed: from then on every stream's cursor is settled."""
+    run_org(stack.config(), store, "first")
+    time.sleep(stack.config().crm.overlap_seconds + 1.5)  # `Date` has whole seconds
+    run_org(stack.config(), store, "echoes")
+    stack.hubspot.log.clear()
+    stack.jira.log.clear()
+
+
+def test_quiet_run_once_settled_costs_one_search_per_object_type(stack: Stack, store: StateStore) -> None:
+    _settle(stack, store)
+
+    quiet = run_org(stack.config(), store, "quiet")
+
+    assert Counter(_hub_calls(stack)) == Counter(SEARCHES), _hub_calls(stack)
+    assert quiet.feedback_pulled == 0, "records re-read from the overlap window"
+    assert len(stack.jira.log.entries()) == 2, stack.jira.log.entries()  # issues + versions
+
+
+def test_edits_after_a_settled_run_are_all_taken(stack: Stack, store: StateStore) -> None:
+    _settle(stack, store)
+    ticket = _linked_ticket(stack)
+    key = str(stack.hubspot.ticket(ticket)["syncer_backlog_key"])
+    company = sorted(stack.hubspot.ids("companies"), key=int)[0]
+    text = "Settled or not, this edit must arrive."
+    stack.hubspot.update_ticket(ticket, content=text)
+    stack.hubspot.update_company(company, annualrevenue="7654321")
+
+    changed = run_org(stack.config(), store, "one edit")
+
+    assert changed.feedback_changed == 1
+    assert changed.accounts_refreshed >= 1
+    assert text in str(stack.jira.issue(key)["fields"]["description"]), "the edit was lost"
+    assert _hub_calls(stack)["POST /crm/v3/objects/tickets/search"] == 1
+
+
+def test_an_edit_indexed_late_is_not_lost_behind_a_newer_one(stack: Stack, store: StateStore) -> None:
+    _settle(stack, store)
+    linked = [
+        t
+        for t in sorted(stack.hubspot.ids("tickets"), key=int)
+        if stack.hubspot.ticket(t).get("syncer_backlog_key")
+    ]
+    by_key = {str(stack.hubspot.ticket(t)["syncer_backlog_key"]): t for t in linked}
+    (late_key, late), (_, newer) = list(by_key.items())[:2]
+    text = "Indexed late, but never lost."
+    stack.hubspot.search_lag_s = 60.0
+    stack.hubspot.update_ticket(late, content=text)  # searchable only in a minute
+    stack.hubspot.search_lag_s = 0.0
+    stack.hubspot.update_ticket(newer, content="Searchable at once.")  # stamped later than `late`
+
+    first = run_org(stack.config(), store, "before the index caught up")
+    real_clock = stack.hubspot.clock
+    stack.hubspot.clock = lambda: real_clock() + 61  # a minute on: the index has caught up
+    second = run_org(stack.config(), store, "after")
+
+    assert first.feedback_changed == 1  # only the newer edit was searchable
+    assert second.feedback_changed == 1
+    assert text in str(stack.jira.issue(late_key)["fields"]["description"]), "the late edit was lost"
