@@ -8,6 +8,7 @@ vendors that throttle with something other than 429 pass a `classify` function.
 from __future__ import annotations
 
 import email.utils
+import importlib
 import json
 import random
 import threading
@@ -206,6 +207,7 @@ class HttpClient:
         method: str,
         path: str,
         *,
+        params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         bucket: str = "default",
         idempotent: bool | None = None,
@@ -215,7 +217,7 @@ class HttpClient:
         safe = idempotent if idempotent is not None else method.upper() != "POST"
 
         def once() -> tuple[Any, datetime | None]:
-            response = self._send_once(method, path, None, json_body, bucket, ())
+            response = self._send_once(method, path, params, json_body, bucket, ())
             return _json(response), server_date(response)
 
         return self._retrying(safe)(once)
@@ -375,9 +377,26 @@ def _excerpt(response: httpx.Response, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _fast_loads() -> Callable[[bytes], Any]:
+    """orjson's decoder when it is installed (about twice as fast on a page of records), else the
+    standard library's; imported by name so that it stays an optional dependency."""
+    try:
+        loads: Callable[[bytes], Any] = importlib.import_module("orjson").loads
+    except ImportError:
+        return json.loads
+    return loads
+
+
+_FAST_LOADS = _fast_loads()
+
+
 def _json(response: httpx.Response) -> Any:
     if response.status_code == 204 or not response.content:
         return None
+    try:
+        return _FAST_LOADS(response.content)
+    except ValueError:
+        pass  # e.g. NaN, a lone surrogate or not UTF-8: the standard decoder decides, as it always did
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -81,9 +82,9 @@ class SalesforceCrm:
         soql = select(s.feedback_fields(), s.feedback_object, where, "ORDER BY SystemModstamp, Id")
         first = True
         for batch in iter_query(self._http, s.base, soql):
-            page = self._to_page(batch.rows)
+            page = replace(self._to_page(batch.rows), served_at=batch.served_at)
             if first:  # totalSize counts the whole query: a progress bar can show a total and an ETA
-                page, first = Page(page.items, page.cursor, page.rejects, total=batch.total), False
+                page, first = replace(page, total=batch.total), False
             yield page
 
     def get_feedback(self, ids: Collection[str]) -> Page[Feedback]:
@@ -118,10 +119,12 @@ class SalesforceCrm:
         ]
         base = self._settings.base
         seen: set[str] = set()
+        served_at = None  # when the pull's first query (Accounts) was answered: see Page.served_at
         accounts = select(["Id", "SystemModstamp"], "Account", window, "ORDER BY SystemModstamp, Id")
         for batch in iter_query(self._http, base, accounts):
+            served_at = batch.served_at  # the same on every batch of one query
             ids = [r["Id"] for r in batch.rows if isinstance(r.get("Id"), str)]
-            yield from self._fresh_pages(ids, seen, _newest(batch.rows))
+            yield from self._fresh_pages(ids, seen, _newest(batch.rows), served_at)
         deals = select(
             ["AccountId", "SystemModstamp"],
             "Opportunity",
@@ -130,7 +133,7 @@ class SalesforceCrm:
         )
         for batch in iter_query(self._http, base, deals):
             ids = [r["AccountId"] for r in batch.rows if isinstance(r.get("AccountId"), str)]
-            yield from self._fresh_pages(ids, seen, _newest(batch.rows))
+            yield from self._fresh_pages(ids, seen, _newest(batch.rows), served_at)
 
     # -- CrmSink ----------------------------------------------------------------------------------
     def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
@@ -165,7 +168,7 @@ class SalesforceCrm:
         return Page(tuple(items), cursor=max_cursor(items, None), rejects=tuple(rejects))
 
     def _fresh_pages(
-        self, account_ids: Sequence[str], seen: set[str], cursor: Cursor | None
+        self, account_ids: Sequence[str], seen: set[str], cursor: Cursor | None, served_at: datetime | None
     ) -> Iterator[Page[Account]]:
         new = [a for a in dict.fromkeys(account_ids) if a not in seen and is_record_id(a)]
         seen.update(new)
@@ -173,8 +176,8 @@ class SalesforceCrm:
             self._fetch_accounts(chunk)  # re-read even if cached: these changed
             found = tuple(a for i in chunk if (a := self._accounts.get(i)) is not None)
             if found:
-                yield Page(found, cursor=None)
-        yield Page((), cursor=cursor)  # the batch is done: its newest stamp may be saved
+                yield Page(found, cursor=None, served_at=served_at)
+        yield Page((), cursor=cursor, served_at=served_at)  # the batch is done: its newest stamp may be saved
 
     def _fetch_accounts(self, chunk: Sequence[str]) -> None:
         s = self._settings

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -38,15 +39,18 @@ def classify(response: httpx.Response) -> ErrorKind | None:
 class Batch:
     rows: list[Raw]
     total: int | None
+    # Salesforce's clock when the query was first answered (HTTP `Date`); the locator pages after it
+    # read the result set fixed then (adapters.paging.Page.served_at)
+    served_at: datetime | None = None
 
 
 def iter_query(http: HttpClient, base: str, soql: str) -> Iterator[Batch]:
     """Every batch of one query, lazily; raises PaginationLoopError if a locator repeats."""
     check = guard_tokens()
-    body = http.get_json(f"{base}/query", params={"q": soql})
+    body, served_at = http.request_json_dated("GET", f"{base}/query", params={"q": soql})
     while True:
         rows, done, next_url, total = _batch(body)
-        yield Batch(rows, total)
+        yield Batch(rows, total, served_at)
         if done or not next_url:
             return
         check(next_url)

@@ -230,3 +230,22 @@ def test_query_without_records_is_malformed(http: HttpClient, mock: respx.MockRo
 
     with pytest.raises(MalformedResponseError):
         list(SalesforceCrm(http).iter_changed_feedback(SINCE, UNTIL))
+
+
+def test_every_page_of_a_pull_carries_when_its_first_query_was_answered(
+    http: HttpClient, mock: respx.MockRouter
+) -> None:
+    mock.get(QUERY).mock(
+        return_value=httpx.Response(
+            200, json=fixture("query_cases_page1.json"), headers={"Date": "Fri, 03 May 2024 00:05:00 GMT"}
+        )
+    )
+    mock.get(f"{QUERY}/01gDn000001ZxYzIAK-2000").mock(
+        return_value=httpx.Response(
+            200, json=fixture("query_cases_page2.json"), headers={"Date": "Fri, 03 May 2024 00:09:00 GMT"}
+        )
+    )
+
+    pages = list(SalesforceCrm(http).iter_changed_feedback(SINCE, UNTIL))
+
+    assert [p.served_at for p in pages] == [datetime(2024, 5, 3, 0, 5, tzinfo=UTC)] * 2
