@@ -198,9 +198,10 @@ class HttpClient:
         idempotent: bool | None = None,
     ) -> Any:
         """Like `request`, decoding the JSON body; a malformed body on a safe call is retried too."""
-        safe = idempotent if idempotent is not None else method.upper() != "POST"
-        retrying = self._retrying(safe)
-        return retrying(lambda: _json(self._send_once(method, path, params, json_body, bucket, ())))
+        body, _ = self.request_json_dated(
+            method, path, params=params, json_body=json_body, bucket=bucket, idempotent=idempotent
+        )
+        return body
 
     def request_json_dated(
         self,
