@@ -2,7 +2,8 @@
 
 Endpoints (REST v3): `POST /rest/api/3/issue/bulk`, `PUT /rest/api/3/issue/{key}`,
 `GET /rest/api/3/search/jql` (enhanced search, `nextPageToken` paging, eventually consistent),
-`GET /rest/api/3/project/{key}/version` (versions = milestones, `startAt` paging).
+`GET /rest/api/3/project/{key}/versions` (versions = milestones, all in one answer; or the paged
+`/version` when `version_page_size` is set).
 https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/
 https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-project-versions/
 """
@@ -73,7 +74,10 @@ class JiraSettings:
     marker_property: str = "syncer.marker"
     jql_time_zone: str = "UTC"
     page_size: int = 100
-    version_page_size: int = 50  # GET /project/{key}/version defaults to 50 per page
+    # None: `GET /project/{key}/versions`, every version in one request (documented as not paginated),
+    # so a quiet run costs one request for them however many there are; a number: the paged
+    # `GET /project/{key}/version` with that many per page (Jira's default is 50)
+    version_page_size: int | None = None
 
 
 class JiraTracker:
@@ -165,12 +169,21 @@ class JiraTracker:
 
     # -- internals --------------------------------------------------------------------------------
     def _version_pages(self) -> Iterator[tuple[list[Any], datetime]]:
-        """Raw `values` of each PageBeanVersion with its `Date`; ends on `isLast` (or `total`, or empty)."""
+        """Raw `values` of each PageBeanVersion with its `Date`; ends on `isLast` (or `total`, or empty).
+        Without a page size: the unpaged list, as one page."""
+        size = self._settings.version_page_size
+        if size is None:
+            response = self._http.request("GET", f"{_API}/project/{self._settings.project_key}/versions")
+            body = json_body(response, "jira", "project/versions")
+            if not isinstance(body, list):
+                raise MalformedResponseError(f"jira: project/versions answered without a list: {body!r:.200}")
+            yield body, server_time(response)
+            return
         check = guard_tokens()
         path = f"{_API}/project/{self._settings.project_key}/version"
         start = 0
         while True:
-            params = {"startAt": start, "maxResults": self._settings.version_page_size}
+            params = {"startAt": start, "maxResults": size}
             response = self._http.request("GET", path, params=params)
             body = json_body(response, "jira", "project/version")
             values = body.get("values") if isinstance(body, Mapping) else None

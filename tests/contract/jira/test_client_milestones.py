@@ -39,7 +39,30 @@ def http() -> Iterator[HttpClient]:
 
 
 def tracker(http: HttpClient, **overrides: Any) -> JiraTracker:
-    return JiraTracker(http, JiraSettings(**{"project_key": "PROD", "site_url": SITE, **overrides}))
+    """The paged listing unless told otherwise (`version_page_size=None`: the unpaged default)."""
+    settings = {"project_key": "PROD", "site_url": SITE, "version_page_size": 50, **overrides}
+    return JiraTracker(http, JiraSettings(**settings))
+
+
+# -- the default: every version in one request ----------------------------------------------------
+def test_list_milestones_by_default_reads_every_version_in_one_request(http: HttpClient) -> None:
+    values = fixture("versions_page1.json")["values"] + fixture("versions_page2.json")["values"]
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
+        route = mock.get(f"{VERSIONS}s").mock(
+            return_value=httpx.Response(200, json=values, headers={"Date": DATE_1})
+        )
+        milestones = tracker(http, version_page_size=None).list_milestones()
+
+    assert route.call_count == 1
+    assert [m.id for m in milestones] == ["10000", "10001", "10002", "10003", "10005"]  # 10004 skipped
+    assert {m.updated_at for m in milestones} == {datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)}
+
+
+def test_list_milestones_unpaged_answer_that_is_not_a_list_is_malformed(http: HttpClient) -> None:
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
+        mock.get(f"{VERSIONS}s").mock(return_value=httpx.Response(200, json={"values": []}))
+        with pytest.raises(MalformedResponseError, match="project/versions"):
+            tracker(http, version_page_size=None).list_milestones()
 
 
 # -- list_milestones ------------------------------------------------------------------------------
