@@ -15,7 +15,7 @@ import time
 from adapters.emulation import ServedApp
 from adapters.hubspot.emulator import HubSpotEmulator
 from adapters.jira.emulator import JiraEmulator
-from bench.world import SEARCH_LAG_S, UNLIMITED
+from bench.world import SEARCH_LAG_S, UNLIMITED, seed_milestones
 from syncer.demo_systems import TOKEN
 
 
@@ -27,6 +27,7 @@ def main(argv: list[str]) -> int:
     hub.seed_demo(7, companies=companies, tickets=tickets)
     jira = JiraEmulator(token=TOKEN, search_lag_s=SEARCH_LAG_S, burst_per_second=UNLIMITED)
     jira.seed_demo(7)
+    seed_milestones(jira)
     time.sleep(SEARCH_LAG_S)  # the portal existed before the sync: let the search indexes catch up
     with ServedApp(hub.app) as hub_app, ServedApp(jira.app) as jira_app:
         print(json.dumps({"hub": hub_app.url, "jira": jira_app.url, **hub.counts()}), flush=True)

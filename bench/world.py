@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,22 @@ from syncer.state import StateStore
 
 UNLIMITED = 10_000_000  # emulator windows that never throttle
 SEARCH_LAG_S = 0.3  # the emulated search indexes lag writes; incremental runs wait this long first
+MILESTONES = 200  # issue 9's scenarios: 200 milestones (Jira versions)
+
+
+def seed_milestones(jira: JiraEmulator, count: int = MILESTONES) -> None:
+    """The demo's three versions plus history up to `count`: a third released, some archived, the rest
+    planned with release dates over the coming year (deterministic)."""
+    today = datetime.now(UTC).date()
+    for n in range(len(jira.book.by_id), count):
+        due = today + timedelta(days=(n * 37) % 400 - 120)
+        jira.book.add(
+            f"{n // 20 + 1}.{n % 20}-bench",
+            release_date=due.isoformat() if n % 5 else None,
+            released=n % 3 == 0,
+            archived=n % 17 == 0,
+            description=f"Bench milestone {n}",
+        )
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,7 @@ def world(tickets: int, companies: int, limits: Limits, seed: int = 7) -> Iterat
     hub.seed_demo(seed, companies=companies, tickets=tickets)
     jira = JiraEmulator(token=TOKEN, search_lag_s=SEARCH_LAG_S, burst_per_second=limits.jira_per_s)
     jira.seed_demo(seed)
+    seed_milestones(jira)
     time.sleep(SEARCH_LAG_S)  # the portal existed before the sync: let the search indexes catch up
     with ExitStack() as stack:
         hub_url = stack.enter_context(ServedApp(hub.app)).url
