@@ -107,16 +107,17 @@ class JiandaoyunCrm:
         s = self._settings
         window = [_cond("updateTime", "range", [iso_ms(since.updated_at), iso_ms(until)], "datetime")]
         best: Cursor | None = None
-        rows_iter = self._walk(s.feedback_entry_id, s.feedback_fields(), window)
+        rows_iter = self._walk_dated(s.feedback_entry_id, s.feedback_fields(), window)
         pending: Page[Feedback] | None = None
-        for rows in rows_iter:
+        served_at: datetime | None = None
+        for rows, served_at in rows_iter:
             page = self._feedback_page(rows)
             best = max_cursor(page.items, best)
             if pending is not None:
-                yield Page(pending.items, cursor=None, rejects=pending.rejects)
+                yield Page(pending.items, cursor=None, rejects=pending.rejects, served_at=served_at)
             pending = page
         if pending is not None:
-            yield Page(pending.items, cursor=best, rejects=pending.rejects)
+            yield Page(pending.items, cursor=best, rejects=pending.rejects, served_at=served_at)
 
     def get_feedback(self, ids: Collection[str]) -> Page[Feedback]:
         """Feedback by data id (`_id in`, 100 per query); unknown ids are absent."""
@@ -153,12 +154,14 @@ class JiandaoyunCrm:
         s = self._settings
         window = [_cond("updateTime", "range", [iso_ms(since.updated_at), iso_ms(until)], "datetime")]
         best: Cursor | None = None
-        for rows in self._walk(s.customer_entry_id, s.customer_fields(), window):
+        served_at: datetime | None = None
+        for rows, served_at in self._walk_dated(s.customer_entry_id, s.customer_fields(), window):
             accounts = self._store_accounts(rows)
             best = max_cursor(accounts, best)
             if accounts:
-                yield Page(tuple(accounts), cursor=None)
-        yield Page((), cursor=Cursor(best.updated_at, "") if best else None)
+                yield Page(tuple(accounts), cursor=None, served_at=served_at)
+        cursor = Cursor(best.updated_at, "") if best else None
+        yield Page((), cursor=cursor, served_at=served_at)
 
     # -- CrmSink ----------------------------------------------------------------------------------
     def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
@@ -194,9 +197,16 @@ class JiandaoyunCrm:
         return self._http.post_json(f"{API}/{verb}", dict(body), bucket=bucket, idempotent=True)
 
     def _walk(self, entry_id: str, fields: list[str], cond: list[dict[str, Any]]) -> Iterator[list[Raw]]:
-        """Every page of `data/list`, following the `data_id` cursor until a short page."""
+        return (rows for rows, _ in self._walk_dated(entry_id, fields, cond))
+
+    def _walk_dated(
+        self, entry_id: str, fields: list[str], cond: list[dict[str, Any]]
+    ) -> Iterator[tuple[list[Raw], datetime | None]]:
+        """Every page of `data/list`, following the `data_id` cursor until a short page, each with
+        Jiandaoyun's clock when the walk's FIRST page was answered (see Page.served_at)."""
         check = guard_tokens()
         last = ""
+        first_served: datetime | None = None
         while True:
             body: dict[str, Any] = {
                 "app_id": self._settings.app_id,
@@ -207,12 +217,15 @@ class JiandaoyunCrm:
             }
             if last:
                 body["data_id"] = last
-            answer = self._post("list", body)
+            answer, served_at = self._http.request_json_dated(
+                "POST", f"{API}/list", json_body=body, idempotent=True
+            )
+            first_served = served_at if not last else first_served
             if not isinstance(answer, Mapping) or not isinstance(answer.get("data"), list):
                 raise MalformedResponseError("jiandaoyun data/list: response has no data list")
             rows = [r for r in answer["data"] if isinstance(r, dict)]
             if rows:
-                yield rows
+                yield rows, first_served
             if len(answer["data"]) < PAGE_LIMIT or not rows:
                 return
             nxt = rows[-1].get("_id")

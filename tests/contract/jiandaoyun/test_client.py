@@ -213,3 +213,20 @@ def test_other_400_is_not_throttling() -> None:
     assert classify(httpx.Response(400, json={"code": 8303}, request=request)) is ErrorKind.RATE_LIMITED
     assert classify(httpx.Response(400, json={"code": 4000}, request=request)) is ErrorKind.PERMANENT
     assert classify(httpx.Response(200, json={}, request=request)) is None
+
+
+def test_every_page_of_a_walk_carries_when_its_first_page_was_answered(
+    http: HttpClient, mock: respx.MockRouter
+) -> None:
+    full = [_row(f"65f{i:021x}", "2024-05-02T10:00:00.000Z") for i in range(1, 101)]
+    last = [_row("65f" + "f" * 21, "2024-05-01T08:00:00.000Z")]
+    mock.post(f"{API}/list").mock(
+        side_effect=[
+            httpx.Response(200, json={"data": full}, headers={"Date": "Fri, 03 May 2024 00:05:00 GMT"}),
+            httpx.Response(200, json={"data": last}, headers={"Date": "Fri, 03 May 2024 00:07:00 GMT"}),
+        ]
+    )
+
+    pages = list(JiandaoyunCrm(http, S).iter_changed_feedback(SINCE, UNTIL))
+
+    assert [p.served_at for p in pages] == [datetime(2024, 5, 3, 0, 5, tzinfo=UTC)] * 2
