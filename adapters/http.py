@@ -8,7 +8,6 @@ vendors that throttle with something other than 429 pass a `classify` function.
 from __future__ import annotations
 
 import email.utils
-import importlib
 import json
 import random
 import threading
@@ -21,6 +20,7 @@ from enum import Enum
 from typing import Any
 
 import httpx
+import orjson
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
@@ -378,24 +378,11 @@ def _excerpt(response: httpx.Response, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _fast_loads() -> Callable[[bytes], Any]:
-    """orjson's decoder when it is installed (about twice as fast on a page of records), else the
-    standard library's; imported by name so that it stays an optional dependency."""
-    try:
-        loads: Callable[[bytes], Any] = importlib.import_module("orjson").loads
-    except ImportError:
-        return json.loads
-    return loads
-
-
-_FAST_LOADS = _fast_loads()
-
-
 def _json(response: httpx.Response) -> Any:
     if response.status_code == 204 or not response.content:
         return None
     try:
-        return _FAST_LOADS(response.content)
+        return orjson.loads(response.content)
     except ValueError:
         pass  # e.g. NaN, a lone surrogate or not UTF-8: the standard decoder decides, as it always did
     try:

@@ -55,9 +55,12 @@ class _Frozen(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _clean_strings(cls, data: object) -> object:
-        # one call per record, not one per field: this ran for every field of every record we map
+        # one call per record, not one per field: this ran for every field of every record we map;
+        # a record whose strings are all plain ASCII (most of them) is passed on as it is, not copied
         if isinstance(data, dict):
-            return {k: clean_text(v) if isinstance(v, str) else v for k, v in data.items()}
+            for value in data.values():
+                if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+                    return {k: clean_text(v) if isinstance(v, str) else v for k, v in data.items()}
         return data
 
 

@@ -235,9 +235,10 @@ class Unit:
     def group_members(self, org: str, group_keys: Collection[str]) -> dict[str, list[StoredFeedback]]:
         members: dict[str, list[StoredFeedback]] = {k: [] for k in group_keys}
         for chunk in chunks(sorted(group_keys)):
-            stmt = select(FeedbackRow).where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
-            for row in self._s.scalars(stmt):
-                members[row.group_key].append(_stored(row))
+            # plain columns, not ORM rows: no identity map for thousands of payloads read once
+            stmt = select(*_FEEDBACK_COLUMNS).where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
+            for row in self._s.execute(stmt):
+                members[row[2]].append(StoredFeedback(*row))
         return members
 
     def clear_pending(self, org: str, group_keys: Collection[str]) -> None:
@@ -267,7 +268,7 @@ class Unit:
                 FeedbackRow.content_hash,
                 FeedbackRow.written_key,
                 FeedbackRow.account_id,
-                LinkRow,
+                *_LINK_COLUMNS,
             )
             .join(LinkRow, (LinkRow.org == FeedbackRow.org) & (LinkRow.group_key == FeedbackRow.group_key))
             .where(
@@ -278,10 +279,17 @@ class Unit:
             .order_by(FeedbackRow.record_id)
             .limit(limit)
         )
-        return [
-            (StoredFeedback(system, rid, group, digest, {}, written, account), _link(link))
-            for system, rid, group, digest, written, account, link in self._s.execute(stmt)
-        ]
+        # plain columns, not ORM rows, and one Link per group: a page holds many records of few groups
+        links: dict[str, Link] = {}
+        due: list[tuple[StoredFeedback, Link]] = []
+        for row in self._s.execute(stmt):
+            system, rid, group, digest, written, account = row[:6]
+            link = links.get(group)
+            if link is None:
+                values: tuple[Any, ...] = tuple(row[6:])  # _LINK_COLUMNS, in Link's field order
+                link = links[group] = Link(*values)
+            due.append((StoredFeedback(system, rid, group, digest, {}, written, account), link))
+        return due
 
     # -- links --------------------------------------------------------------------------------------
     def get_links(self, org: str, group_keys: Collection[str]) -> dict[str, Link]:
@@ -356,9 +364,13 @@ class Unit:
                 .group_by(FeedbackRow.account_id)
                 .subquery()
             )
-            stmt = select(FeedbackRow.account_id, FeedbackRow.payload).join(
-                one, (FeedbackRow.account_id == one.c.account_id) & (FeedbackRow.record_id == one.c.rid)
-            ).where(FeedbackRow.org == org)
+            stmt = (
+                select(FeedbackRow.account_id, FeedbackRow.payload)
+                .join(
+                    one, (FeedbackRow.account_id == one.c.account_id) & (FeedbackRow.record_id == one.c.rid)
+                )
+                .where(FeedbackRow.org == org)
+            )
             for account_id, payload in self._s.execute(stmt):
                 account = payload.get("account") if payload else None
                 if account_id and isinstance(account, dict):
@@ -482,16 +494,34 @@ class Unit:
             )
 
 
-def _stored(row: FeedbackRow) -> StoredFeedback:
-    return StoredFeedback(
-        row.system,
-        row.record_id,
-        row.group_key,
-        row.content_hash,
-        row.payload,
-        row.written_key,
-        row.account_id,
-    )
+# FeedbackRow's columns in the order of StoredFeedback's fields
+_FEEDBACK_COLUMNS = (
+    FeedbackRow.system,
+    FeedbackRow.record_id,
+    FeedbackRow.group_key,
+    FeedbackRow.content_hash,
+    FeedbackRow.payload,
+    FeedbackRow.written_key,
+    FeedbackRow.account_id,
+)
+
+# LinkRow's columns in the order of Link's fields
+_LINK_COLUMNS = (
+    LinkRow.group_key,
+    LinkRow.marker,
+    LinkRow.tracker,
+    LinkRow.item_key,
+    LinkRow.item_url,
+    LinkRow.draft_hash,
+    LinkRow.title,
+    LinkRow.account_count,
+    LinkRow.total_arr,
+    LinkRow.priority,
+    LinkRow.open_deal_value,
+    LinkRow.item_status,
+    LinkRow.milestone_id,
+    LinkRow.signature,
+)
 
 
 def _link(row: LinkRow) -> Link:

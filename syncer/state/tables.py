@@ -63,6 +63,7 @@ class FeedbackRow(Base):
         Index("ix_feedback_group", "org", "group_key"),
         Index("ix_feedback_pending", "org", "pending"),
         Index("ix_feedback_account", "org", "account_id"),
+        Index("ix_feedback_record", "org", "record_id"),  # write-back pages in record id order
     )
 
 

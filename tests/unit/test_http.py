@@ -173,3 +173,19 @@ def test_http_treats_a_redirect_as_an_error_not_success() -> None:
     with pytest.raises(PermanentError, match="307"):
         _client(handler, []).post_json("/hook", {"text": "x"})
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(b'{"a": [1, 2.5, "x"], "b": null}', {"a": [1, 2.5, "x"], "b": None}, id="plain"),
+        pytest.param('{"t": "Ünïcode ✓ 日本"}'.encode(), {"t": "Ünïcode ✓ 日本"}, id="utf-8"),
+        pytest.param(b'{"arr": NaN}', {"arr": float("nan")}, id="nan-as-the-standard-decoder-reads-it"),
+        pytest.param(b'{"t": "a\\ud800b"}', {"t": "a\ud800b"}, id="lone-surrogate-escape"),
+        pytest.param('{"t": "é"}'.encode("utf-16"), {"t": "é"}, id="utf-16-with-bom"),
+    ],
+)
+def test_http_decodes_json_bodies_as_the_standard_library_does(body: bytes, expected: object) -> None:
+    handler, _ = _sequence(httpx.Response(200, content=body))
+    decoded = _client(handler, []).get_json("/x")
+    assert repr(decoded) == repr(expected)  # repr: NaN is not equal to itself
