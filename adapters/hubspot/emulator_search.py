@@ -7,6 +7,7 @@ per query (`after` + `limit` beyond that is a 400); `after` is an offset and is 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,27 +86,54 @@ _ORDERED: Mapping[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _matches(entry: Entry, flt: Mapping[str, Any]) -> bool:
+Test = Callable[[Entry], bool]
+
+
+def _compile(flt: Mapping[str, Any]) -> Test:
+    """One filter as a test over entries, its value made comparable once per query (not per entry)."""
     name, operator = str(flt.get("propertyName", "")), str(flt.get("operator", "EQ"))
-    actual = entry.keys.get(name)
     if operator == "HAS_PROPERTY":
-        return actual is not None
+        return lambda e: e.keys.get(name) is not None
     if operator == "NOT_HAS_PROPERTY":
-        return actual is None
+        return lambda e: e.keys.get(name) is None
     if operator in ("IN", "NOT_IN"):
         values = {comparable(name, v) for v in flt.get("values") or ()}
-        return (actual in values) == (operator == "IN")
+        inside = operator == "IN"
+        return lambda e: (e.keys.get(name) in values) == inside
     if operator == "CONTAINS_TOKEN":
-        return isinstance(actual, str) and str(flt.get("value", "")).casefold().strip("*") in actual
+        token = str(flt.get("value", "")).casefold().strip("*")
+        return lambda e: isinstance(actual := e.keys.get(name), str) and token in actual
     compare = _ORDERED.get(operator)
     if compare is None:
         raise SearchError(f"Unsupported operator: {operator}")
     wanted = comparable(name, flt.get("value"))
-    if actual is None or wanted is None:
-        return operator == "NEQ" and actual != wanted
-    if type(actual) is not type(wanted):
-        return False
-    return compare(actual, wanted)
+    if wanted is None:  # only NEQ matches, and only entries that have a value
+        return lambda e: operator == "NEQ" and e.keys.get(name) is not None
+    kind = type(wanted)
+
+    def test(entry: Entry) -> bool:
+        actual = entry.keys.get(name)
+        if actual is None:
+            return operator == "NEQ"
+        return type(actual) is kind and compare(actual, wanted)
+
+    return test
+
+
+def _matcher(groups: list[list[Mapping[str, Any]]]) -> Test:
+    """filterGroups are ORed, the filters of a group ANDed; no groups match everything."""
+    compiled = [[_compile(f) for f in group] for group in groups]
+
+    def matches(entry: Entry) -> bool:
+        for group in compiled:
+            for test in group:
+                if not test(entry):
+                    break
+            else:
+                return True
+        return not compiled
+
+    return matches
 
 
 def _check_filters(groups: Any) -> list[list[Mapping[str, Any]]]:
@@ -142,13 +170,16 @@ def run_search(entries: list[Entry], body: Mapping[str, Any]) -> tuple[int, list
         raise SearchError(
             f"The offset and limit exceed the maximum of {RESULT_CAP} results for a search query"
         )
-    groups = _check_filters(body.get("filterGroups") or [])
-    hits = [e for e in entries if not groups or any(all(_matches(e, f) for f in g) for g in groups)]
+    matches = _matcher(_check_filters(body.get("filterGroups") or []))
+    hits = [e for e in entries if matches(e)]
     sorts = [s for s in body.get("sorts") or () if isinstance(s, dict)]
-    if sorts:  # HubSpot honours one sort rule
-        rule = sorts[0]
-        hits.sort(key=_sort_key(str(rule.get("propertyName"))), reverse=rule.get("direction") == "DESCENDING")
-    else:
-        hits.sort(key=lambda e: int(e.object_id))
+    rule = sorts[0] if sorts else {}  # HubSpot honours one sort rule
+    key = _sort_key(str(rule["propertyName"])) if sorts else _by_id
     end = after + limit
-    return len(hits), hits[after:end], (str(end) if end < len(hits) else None)
+    # only the first `end` in order are needed: a heap, not a sort of every hit (keys are unique)
+    pick = heapq.nlargest if rule.get("direction") == "DESCENDING" else heapq.nsmallest
+    return len(hits), pick(end, hits, key=key)[after:end], (str(end) if end < len(hits) else None)
+
+
+def _by_id(entry: Entry) -> tuple[int, Comparable, int]:
+    return (0, 0.0, int(entry.object_id))
