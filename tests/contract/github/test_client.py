@@ -25,6 +25,8 @@ from adapters.github.records import split_body
 from adapters.github.transport import GitHubTransport, classify_github
 from adapters.http import HttpClient
 from mappings.models import BacklogDraft, Cursor, ItemStatus, MilestoneState, Priority
+from tests.contract.fixtures_http import frozen_http
+from tests.contract.fixtures_http import respx_router as mocked
 
 API = "https://api.github.com"
 ISSUES = f"{API}/repos/acme/product/issues"
@@ -40,23 +42,12 @@ def issue(number: int, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
 def http(sleeps: list[float]) -> Iterator[HttpClient]:
-    client = HttpClient(
-        API,
-        system="github",
-        limits=RATE_LIMITS,
+    with frozen_http(
+        API, system="github", transport=GitHubTransport, sleeps=sleeps, limits=RATE_LIMITS,
         classify=classify_github,
-        transport=GitHubTransport(clock=lambda: 1_700_000_000.0),
-        sleep=sleeps.append,
-        clock=lambda: 0.0,
-    )
-    yield client
-    client.close()
+    ) as client:  # fmt: skip
+        yield client
 
 
 @pytest.fixture
@@ -77,10 +68,6 @@ def draft(**overrides: Any) -> BacklogDraft:
 
 def sent(route: respx.Route, index: int = 0) -> Any:
     return json.loads(route.calls[index].request.content)
-
-
-def mocked() -> respx.MockRouter:
-    return respx.mock(assert_all_called=True, assert_all_mocked=True)
 
 
 # -- iter_changed_items ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from adapters.errors import AuthError
-from adapters.http import ErrorKind, HttpClient, RetryPolicy
+from adapters.http import ErrorKind, HttpClient
 from adapters.jiandaoyun.client import (
     RATE_LIMITS,
     JiandaoyunCrm,
@@ -21,6 +21,7 @@ from adapters.jiandaoyun.client import (
     transaction_id,
 )
 from mappings.models import Cursor, FeedbackLink, ItemStatus, Urgency
+from tests.contract.fixtures_http import THREE_TRIES, contract_http
 from tests.factories import make_alert
 
 BASE = "https://api.jiandaoyun.com"
@@ -40,23 +41,10 @@ def _row(ident: str, stamp: str, title: str = "支持导出 CSV 报表", **extra
 
 @pytest.fixture
 def http() -> Iterator[HttpClient]:
-    client = HttpClient(
-        BASE,
-        system="jiandaoyun",
-        headers={"Authorization": "Bearer test-key"},
-        limits=RATE_LIMITS,
-        retry=RetryPolicy(max_attempts=3),
-        classify=classify,
-        sleep=lambda s: None,
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
-        yield router
+    with contract_http(
+        BASE, system="jiandaoyun", token="test-key", limits=RATE_LIMITS, retry=THREE_TRIES, classify=classify
+    ) as client:
+        yield client
 
 
 def test_list_body_has_range_filter_data_id_cursor_and_limit(

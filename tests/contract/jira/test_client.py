@@ -18,6 +18,7 @@ from adapters.jira.client import RATE_LIMITS, JiraSettings, JiraTracker
 from adapters.jira.records import adf_from_text, adf_to_text, to_backlog_item, trim_summary
 from mappings.errors import MappingError
 from mappings.models import BacklogDraft, Cursor, ItemStatus, Priority
+from tests.contract.fixtures_http import contract_http
 
 SITE = "https://acme.atlassian.net"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,15 +31,9 @@ def fixture(name: str) -> Any:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
 def http(sleeps: list[float]) -> Iterator[HttpClient]:
-    client = HttpClient(SITE, system="jira", limits=RATE_LIMITS, sleep=sleeps.append)
-    yield client
-    client.close()
+    with contract_http(SITE, system="jira", limits=RATE_LIMITS, sleep=sleeps.append) as client:
+        yield client
 
 
 def tracker(http: HttpClient, **overrides: Any) -> JiraTracker:

@@ -19,6 +19,7 @@ from adapters.jira.client import RATE_LIMITS, JiraSettings, JiraTracker
 from adapters.jira.records import to_milestone
 from mappings.errors import MappingError
 from mappings.models import MilestoneState
+from tests.contract.fixtures_http import contract_http
 
 SITE = "https://acme.atlassian.net"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -33,9 +34,8 @@ def fixture(name: str) -> Any:
 
 @pytest.fixture
 def http() -> Iterator[HttpClient]:
-    client = HttpClient(SITE, system="jira", limits=RATE_LIMITS, sleep=lambda _: None)
-    yield client
-    client.close()
+    with contract_http(SITE, system="jira", limits=RATE_LIMITS) as client:
+        yield client
 
 
 def tracker(http: HttpClient, **overrides: Any) -> JiraTracker:

@@ -20,6 +20,8 @@ from adapters.linear.transport import LinearTransport, classify_linear
 from mappings.models import BacklogDraft, Cursor, ItemStatus, MilestoneState, Priority
 from syncer.config import OrgConfig, parse_org_config
 from syncer.systems.linear import LinearConfig, build
+from tests.contract.fixtures_http import frozen_http
+from tests.contract.fixtures_http import respx_router as mocked
 
 API = "https://api.linear.app/graphql"
 SINCE = Cursor(datetime(2024, 5, 1, 10, 0, 30, 500_000, tzinfo=UTC), "x")
@@ -44,24 +46,13 @@ def issue(n: int, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
 def http(sleeps: list[float]) -> Iterator[HttpClient]:
-    client = HttpClient(
-        "https://api.linear.app",
-        system="linear",
-        headers={"Authorization": "lin_api_key"},
-        limits=RATE_LIMITS,
-        classify=classify_linear,
-        transport=LinearTransport(clock=lambda: 1_700_000_000.0),
-        sleep=sleeps.append,
-        clock=lambda: 0.0,
-    )
-    yield client
-    client.close()
+    headers = {"Authorization": "lin_api_key"}  # Linear takes a personal API key without "Bearer"
+    with frozen_http(
+        "https://api.linear.app", system="linear", transport=LinearTransport, sleeps=sleeps, headers=headers,
+        limits=RATE_LIMITS, classify=classify_linear,
+    ) as client:  # fmt: skip
+        yield client
 
 
 @pytest.fixture
@@ -75,10 +66,6 @@ def draft(title: str = "Export reports to CSV", priority: Priority = Priority.HI
 
 def sent(route: respx.Route, index: int = 0) -> Any:
     return json.loads(route.calls[index].request.content)
-
-
-def mocked() -> respx.MockRouter:
-    return respx.mock(assert_all_called=True, assert_all_mocked=True)
 
 
 def created(raw: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from mappings.models import BacklogDraft, Cursor, ItemStatus, MilestoneState, Pr
 from syncer.config import OrgConfig
 from syncer.logging import REDACTOR
 from syncer.systems.pingcode import PingCodeConfig, build
+from tests.contract.fixtures_http import contract_http
 
 ROOT = "https://open.pingcode.com"
 ITEMS = f"{ROOT}/v1/project/work_items"
@@ -37,11 +38,10 @@ NOW = 1_714_557_600  # 2024-05-01T10:00:00Z
 
 @pytest.fixture
 def http() -> Iterator[HttpClient]:
-    client = HttpClient(
-        ROOT, system="pingcode", limits=FAST, sleep=lambda _: None, retry_after_headers=RETRY_AFTER_HEADERS
-    )
-    yield client
-    client.close()
+    with contract_http(
+        ROOT, system="pingcode", limits=FAST, retry_after_headers=RETRY_AFTER_HEADERS
+    ) as client:
+        yield client
 
 
 def tracker(http: HttpClient, **overrides: Any) -> PingCodeTracker:

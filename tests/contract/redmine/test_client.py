@@ -17,6 +17,7 @@ from adapters.redmine.client import RedmineSettings, RedmineTracker
 from adapters.redmine.records import to_status, trim_subject
 from mappings.errors import MappingError
 from mappings.models import BacklogDraft, Cursor, ItemStatus, MilestoneState, Priority
+from tests.contract.fixtures_http import contract_http
 
 SITE = "https://redmine.example.com"
 ISSUES = f"{SITE}/issues.json"
@@ -25,9 +26,8 @@ FAST = {"default": RateLimit(rate=1000.0, burst=1000)}
 
 @pytest.fixture
 def http() -> Iterator[HttpClient]:
-    client = HttpClient(SITE, system="redmine", limits=FAST, sleep=lambda _: None)
-    yield client
-    client.close()
+    with contract_http(SITE, system="redmine", limits=FAST) as client:
+        yield client
 
 
 def tracker(http: HttpClient, **overrides: Any) -> RedmineTracker:

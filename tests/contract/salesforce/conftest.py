@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import respx
 
-from adapters.http import HttpClient, RetryPolicy
+from adapters.http import HttpClient
 from adapters.salesforce.client import RATE_LIMITS, classify
+from tests.contract.fixtures_http import THREE_TRIES, contract_http
 
 BASE = "https://acme.my.salesforce.com"
 API = f"{BASE}/services/data/v61.0"
@@ -32,20 +32,12 @@ def soql_of(call: Any) -> str:
 
 @pytest.fixture
 def http() -> Iterator[HttpClient]:
-    client = HttpClient(
+    with contract_http(
         BASE,
         system="salesforce",
-        headers={"Authorization": "Bearer test-token"},
+        token="test-token",
         limits=RATE_LIMITS,
-        retry=RetryPolicy(max_attempts=3),
+        retry=THREE_TRIES,
         classify=classify,
-        sleep=lambda s: None,
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
-        yield router
+    ) as client:
+        yield client

@@ -11,10 +11,11 @@ import pytest
 import respx
 
 from adapters.errors import AuthError
-from adapters.http import HttpClient, RetryPolicy
+from adapters.http import HttpClient
 from adapters.worktile.client import RATE_LIMITS, WorktileCrm, WorktileSettings, classify, fetch_token
 from mappings.models import Cursor, FeedbackLink, Urgency
 from syncer.systems.worktile import WorktileConfig, settings_for
+from tests.contract.fixtures_http import THREE_TRIES, contract_http
 
 BASE = "https://acme.worktile.com"
 S = WorktileSettings(team="acme", project_id="p1", followup_project_id="p2")
@@ -35,22 +36,10 @@ def _task(ident: str, stamp: int, **props: object) -> dict[str, object]:
 
 @pytest.fixture
 def http() -> Iterator[HttpClient]:
-    client = HttpClient(
-        BASE,
-        system="worktile",
-        limits=RATE_LIMITS,
-        retry=RetryPolicy(max_attempts=3),
-        classify=classify,
-        sleep=lambda s: None,
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
-        yield router
+    with contract_http(
+        BASE, system="worktile", limits=RATE_LIMITS, retry=THREE_TRIES, classify=classify
+    ) as client:
+        yield client
 
 
 def test_token_exchange_posts_client_credentials(http: HttpClient, mock: respx.MockRouter) -> None:

@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from adapters.errors import AuthError, MalformedResponseError, PaginationLoopError
-from adapters.http import HttpClient, RateLimit, RetryPolicy
+from adapters.http import HttpClient, RateLimit
 from adapters.worktile.client import classify
 from adapters.worktile.settings import WorktileTrackerSettings
 from adapters.worktile.tracker import WorktileTracker
@@ -21,6 +21,7 @@ from mappings.models import BacklogDraft, Cursor, ItemStatus, MilestoneState, Pr
 from syncer.config import OrgConfig, parse_org_config
 from syncer.errors import ConfigError
 from syncer.systems.worktile import build_tracker
+from tests.contract.fixtures_http import THREE_TRIES, contract_http
 
 BASE = "https://acme.worktile.com"
 PAGE = f"{BASE}/open-api/mission/get-project-tasks-by-page"
@@ -58,22 +59,11 @@ def waits() -> list[float]:
 
 @pytest.fixture
 def http(waits: list[float]) -> Iterator[HttpClient]:
-    client = HttpClient(
-        BASE,
-        system="worktile",
-        limits={"default": RateLimit(rate=1000.0, burst=1000)},
-        retry=RetryPolicy(max_attempts=3),
-        classify=classify,
-        sleep=waits.append,
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
-        yield router
+    fast = {"default": RateLimit(rate=1000.0, burst=1000)}
+    with contract_http(
+        BASE, system="worktile", limits=fast, retry=THREE_TRIES, classify=classify, sleep=waits.append
+    ) as client:
+        yield client
 
 
 def test_create_sends_one_task_with_marker_and_reads_it_back(

@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.emulation import ServedApp
 from adapters.github.client import GitHubSettings, GitHubTracker
 from adapters.github.emulator import GitHubEmulator
 from adapters.github.transport import GitHubTransport, classify_github
 from adapters.http import HttpClient, RateLimit
 from mappings.models import BacklogDraft, Priority
+from tests.e2e import serving
+from tests.e2e.serving import FakeClock as FakeClock  # the clock their tests import from here
 
 TOKEN = "demo-token"  # noqa: S105 - the emulator's demo credential
 T0 = datetime(2024, 5, 1, 10, 0, 30, tzinfo=UTC)
 FAST = {"default": RateLimit(rate=1000.0, burst=1000), "create": RateLimit(rate=1000.0, burst=1000)}
 
 
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@contextmanager
-def served(**kwargs: Any) -> Iterator[tuple[GitHubEmulator, str]]:
-    emulator = GitHubEmulator(token=TOKEN, **kwargs)
-    emulator.seed_demo()
-    with ServedApp(emulator.app) as app:
-        yield emulator, app.url
+def served(**kwargs: Any) -> AbstractContextManager[tuple[GitHubEmulator, str]]:
+    return serving.served(GitHubEmulator(token=TOKEN, **kwargs))
 
 
 def make_tracker(url: str, *, token: str = TOKEN, page_size: int = 100) -> tuple[GitHubTracker, HttpClient]:

@@ -6,37 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.emulation import ServedApp
-from adapters.http import HttpClient, RateLimit
-from adapters.hubspot.emulator import HubSpotEmulator
-from tests.e2e.hubspot.support import FAST, TOKEN, Clients, Serve
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    served: list[ServedApp] = []
-
-    def start(emulator: HubSpotEmulator) -> str:
-        served.append(ServedApp(emulator.app).start())
-        return served[-1].url
-
-    yield start
-    for app in served:
-        app.stop()
+from tests.e2e.hubspot.support import FAST, TOKEN, Clients
+from tests.e2e.serving import http_clients
+from tests.e2e.serving import serve as serve  # the fixture, for this folder
 
 
 @pytest.fixture
 def clients() -> Iterator[Clients]:
-    made: list[HttpClient] = []
-
-    def make(url: str, limits: dict[str, RateLimit] | None = None, token: str = TOKEN) -> HttpClient:
-        made.append(
-            HttpClient(
-                url, system="hubspot", headers={"Authorization": f"Bearer {token}"}, limits=limits or FAST
-            )
-        )
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
+    with http_clients("hubspot", token=TOKEN, limits=FAST) as make:
+        yield make

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from adapters.http import HttpClient, RateLimit
-from adapters.hubspot.emulator import HubSpotEmulator
+from adapters.http import RateLimit
+from tests.e2e.serving import Clients as Clients
+from tests.e2e.serving import Serve as Serve
 
 TOKEN = "e2e-token"
 FAST = {"default": RateLimit(rate=1000, burst=1000), "search": RateLimit(rate=1000, burst=1000)}
-Serve = Callable[[HubSpotEmulator], str]
-Clients = Callable[..., HttpClient]

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.emulation import ServedApp
 from adapters.http import HttpClient, RateLimit
 from adapters.jira.client import JiraSettings, JiraTracker
 from adapters.jira.emulator import JiraEmulator
 from mappings.models import BacklogDraft, Priority
+from tests.e2e import serving
+from tests.e2e.serving import FakeClock as FakeClock  # the clock their tests import from here
 
 EMAIL, TOKEN = "bot@example.com", "demo-token"
 T0 = datetime(2024, 5, 1, 10, 0, 30, tzinfo=UTC)
@@ -20,23 +20,8 @@ SITE = "https://acme.atlassian.net"
 FAST = {"default": RateLimit(rate=1000.0, burst=1000)}
 
 
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@contextmanager
-def served(**kwargs: Any) -> Iterator[tuple[JiraEmulator, str]]:
-    emulator = JiraEmulator(email=EMAIL, token=TOKEN, **kwargs)
-    emulator.seed_demo()
-    with ServedApp(emulator.app) as app:
-        yield emulator, app.url
+def served(**kwargs: Any) -> AbstractContextManager[tuple[JiraEmulator, str]]:
+    return serving.served(JiraEmulator(email=EMAIL, token=TOKEN, **kwargs))
 
 
 def auth_header(email: str = EMAIL, token: str = TOKEN) -> dict[str, str]:

@@ -8,32 +8,23 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from adapters.emulation import ServedApp
 from adapters.errors import AuthError
 from adapters.http import HttpClient, RateLimit
 from adapters.linear.client import LinearSettings, LinearTracker
 from adapters.linear.emulator import LinearEmulator
 from adapters.linear.transport import LinearTransport, classify_linear
 from mappings.models import BacklogDraft, Cursor, ItemStatus, MilestoneState, Priority
+from tests.e2e import serving
+from tests.e2e.serving import FakeClock
 
 TOKEN = "demo-token"  # noqa: S105 - the emulator's demo credential
 T0 = datetime(2024, 5, 1, 10, 0, 30, tzinfo=UTC)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @contextmanager
 def served(clock: FakeClock) -> Iterator[LinearEmulator]:
-    emu = LinearEmulator(api_key=TOKEN, team_id="team-eng", clock=clock)
-    emu.seed_demo()
-    with ServedApp(emu.app) as app:
-        emu.url = app.url  # type: ignore[attr-defined]
+    with serving.served(LinearEmulator(api_key=TOKEN, team_id="team-eng", clock=clock)) as (emu, url):
+        emu.url = url  # type: ignore[attr-defined]
         yield emu
 
 
@@ -63,7 +54,7 @@ def drafts(count: int) -> list[tuple[str, BacklogDraft]]:
 
 
 def test_create_thirty_then_recreate_adopts() -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with served(clock) as emu:
         tracker = tracker_for(emu)
         batch = drafts(30)
@@ -79,7 +70,7 @@ def test_create_thirty_then_recreate_adopts() -> None:
 
 
 def test_iter_changed_items_sees_completion_and_milestone() -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with served(clock) as emu:
         tracker = tracker_for(emu, page_size=4)
         results = tracker.create_items(drafts(10))
@@ -99,7 +90,7 @@ def test_iter_changed_items_sees_completion_and_milestone() -> None:
 
 
 def test_update_item_touches_description_and_priority_only() -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with served(clock) as emu:
         tracker = tracker_for(emu)
         item = tracker.create_items(drafts(1))[0].item
@@ -111,7 +102,7 @@ def test_update_item_touches_description_and_priority_only() -> None:
 
 
 def test_list_milestones_reflects_due_and_release() -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with served(clock) as emu:
         tracker = tracker_for(emu)
         before = {m.name: m for m in tracker.list_milestones()}
@@ -126,7 +117,7 @@ def test_list_milestones_reflects_due_and_release() -> None:
 
 
 def test_ratelimited_is_retried_and_bad_key_is_auth_error() -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with served(clock) as emu:
         emu.throttle(2)
         assert len(tracker_for(emu).list_milestones()) == 2
@@ -136,7 +127,7 @@ def test_ratelimited_is_retried_and_bad_key_is_auth_error() -> None:
 
 
 def test_partial_error_fails_only_that_create() -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with served(clock) as emu:
         tracker = tracker_for(emu)
         batch = drafts(3)

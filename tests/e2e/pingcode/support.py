@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.emulation import ServedApp
 from adapters.http import HttpClient, RateLimit
 from adapters.pingcode.client import RETRY_AFTER_HEADERS, PingCodeSettings, PingCodeTracker, fetch_token
 from adapters.pingcode.emulator import PROJECT_ID, REQUIREMENT_TYPE_ID, PingCodeEmulator
 from mappings.models import BacklogDraft, Priority
+from tests.e2e import serving
+from tests.e2e.serving import FakeClock as FakeClock  # the clock their tests import from here
 
 T0 = datetime(2024, 5, 1, 10, 0, 30, tzinfo=UTC)
 FAST = {"default": RateLimit(rate=1000.0, burst=1000)}
 
 
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@contextmanager
-def served(**kwargs: Any) -> Iterator[tuple[PingCodeEmulator, str]]:
-    emulator = PingCodeEmulator(**kwargs)
-    emulator.seed_demo()
-    with ServedApp(emulator.app) as app:
-        yield emulator, app.url
+def served(**kwargs: Any) -> AbstractContextManager[tuple[PingCodeEmulator, str]]:
+    return serving.served(PingCodeEmulator(**kwargs))
 
 
 def make_tracker(

@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.emulation import ServedApp
 from adapters.http import HttpClient, RateLimit
 from adapters.redmine.client import RedmineSettings, RedmineTracker
 from adapters.redmine.emulator import RedmineEmulator
 from mappings.models import BacklogDraft, Priority
+from tests.e2e import serving
+from tests.e2e.serving import FakeClock as FakeClock  # the clock their tests import from here
 
 KEY = "demo-token"
 T0 = datetime(2024, 5, 1, 10, 0, 30, tzinfo=UTC)
 FAST = {"default": RateLimit(rate=1000.0, burst=1000)}
 
 
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@contextmanager
-def served(**kwargs: Any) -> Iterator[tuple[RedmineEmulator, str]]:
-    emulator = RedmineEmulator(api_key=KEY, **kwargs)
-    emulator.seed_demo()
-    with ServedApp(emulator.app) as app:
-        yield emulator, app.url
+def served(**kwargs: Any) -> AbstractContextManager[tuple[RedmineEmulator, str]]:
+    return serving.served(RedmineEmulator(api_key=KEY, **kwargs))
 
 
 def make_tracker(

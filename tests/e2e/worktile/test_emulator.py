@@ -2,61 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
 import pytest
 
-from adapters.emulation import ServedApp
-from adapters.http import HttpClient, RateLimit, RetryPolicy
+from adapters.http import RateLimit
 from adapters.worktile.client import WorktileCrm, classify, fetch_token
 from adapters.worktile.emulator import WorktileEmulator
 from mappings.models import Cursor, FeedbackLink, ItemStatus, Owner
+from tests.e2e.serving import QUICK_RETRY, FakeClock, http_clients, served_apps
 from tests.factories import make_alert
 
 START = 1_770_000_000.0
 FAST = {"default": RateLimit(rate=1000, burst=1000)}
 
 
-class FakeClock:
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        self.now += 0.5
-        return self.now
-
-
 @pytest.fixture
-def connect() -> Iterator[object]:
-    served: list[ServedApp] = []
-    made: list[HttpClient] = []
+def connect() -> Iterator[Callable[[WorktileEmulator], WorktileCrm]]:
+    with (
+        served_apps() as serve,
+        http_clients("worktile", token=None, limits=FAST, classify=classify, retry=QUICK_RETRY) as clients,
+    ):
 
-    def make(emulator: WorktileEmulator) -> WorktileCrm:
-        served.append(ServedApp(emulator.app).start())
-        http = HttpClient(
-            served[-1].url,
-            system="worktile",
-            limits=FAST,
-            classify=classify,
-            retry=RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05),
-        )
-        made.append(http)
+        def make(emulator: WorktileEmulator) -> WorktileCrm:
+            http = clients(serve(emulator))
 
-        def refresh() -> str:
-            return fetch_token(http, emulator.client_id, emulator.client_secret)
+            def refresh() -> str:
+                return fetch_token(http, emulator.client_id, emulator.client_secret)
 
-        return WorktileCrm(http, emulator.settings, token=refresh(), refresh=refresh)
+            return WorktileCrm(http, emulator.settings, token=refresh(), refresh=refresh)
 
-    yield make
-    for client in made:
-        client.close()
-    for app in served:
-        app.stop()
+        yield make
 
 
 def test_full_pull_once_then_only_changed(connect) -> None:  # type: ignore[no-untyped-def]
-    clock = FakeClock(START)
+    clock = FakeClock(START, tick=0.5)
     emulator = WorktileEmulator(clock=clock)
     emulator.seed_demo(seed=3, customers=20, tasks=120)
     crm: WorktileCrm = connect(emulator)
@@ -94,7 +75,7 @@ def test_full_pull_once_then_only_changed(connect) -> None:  # type: ignore[no-u
 
 
 def test_link_round_trip(connect) -> None:  # type: ignore[no-untyped-def]
-    emulator = WorktileEmulator(clock=FakeClock(START))
+    emulator = WorktileEmulator(clock=FakeClock(START, tick=0.5))
     emulator.seed_demo(seed=2, customers=3, tasks=5)
     crm: WorktileCrm = connect(emulator)
     a, b = emulator.ids()[:2]
@@ -128,7 +109,7 @@ def test_link_round_trip(connect) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_alerts_created_once_and_found_and_token_refreshed(connect) -> None:  # type: ignore[no-untyped-def]
-    emulator = WorktileEmulator(clock=FakeClock(START))
+    emulator = WorktileEmulator(clock=FakeClock(START, tick=0.5))
     emulator.seed_demo(seed=4, customers=3, tasks=3)
     crm: WorktileCrm = connect(emulator)
     owner = Owner(id="lina", name="李娜")
