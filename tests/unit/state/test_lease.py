@@ -52,3 +52,15 @@ def test_a_lease_left_by_a_dead_process_on_this_host_is_taken_at_once(store: Sta
 def test_a_lease_held_by_another_host_waits_for_expiry(store: StateStore) -> None:
     assert OrgLease(store, "acme", "other-host:12345:run1").acquire()
     assert not OrgLease(store, "acme", "this-host:1:run2").acquire()
+
+
+def test_a_due_renewal_keeps_the_lease_past_its_first_expiry(store: StateStore) -> None:
+    holder = OrgLease(store, "acme", "worker-a", ttl=timedelta(milliseconds=400))
+    other = OrgLease(store, "acme", "worker-b")
+    assert holder.acquire()
+    assert holder.renew() is True  # at once: within a quarter of the TTL, nothing to write
+    time.sleep(0.15)  # past a quarter of the TTL: this renewal is written
+    assert holder.renew() is True
+    time.sleep(0.3)  # past the first expiry, not past the renewed one
+
+    assert not other.acquire()
