@@ -43,7 +43,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def clean_text(value: str) -> str:
     """Text every store and vendor accepts: no NUL/control characters (PostgreSQL rejects NUL), no lone
     surrogates (not encodable as UTF-8; they become U+FFFD). Emoji, CJK and newlines pass untouched."""
-    if value.isascii() and value.isprintable():
+    if value.isprintable():  # no control character, no surrogate (CJK and emoji are printable)
         return value
     text = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return _CONTROL.sub("", text)
@@ -56,10 +56,10 @@ class _Frozen(BaseModel):
     @classmethod
     def _clean_strings(cls, data: object) -> object:
         # one call per record, not one per field: this ran for every field of every record we map;
-        # a record whose strings are all plain ASCII (most of them) is passed on as it is, not copied
+        # a record whose strings are all printable (most of them) is passed on as it is, not copied
         if isinstance(data, dict):
             for value in data.values():
-                if isinstance(value, str) and not (value.isascii() and value.isprintable()):
+                if isinstance(value, str) and not value.isprintable():
                     return {k: clean_text(v) if isinstance(v, str) else v for k, v in data.items()}
         return data
 
