@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from adapters.errors import PaginationLoopError
 from mappings.models import Cursor
@@ -74,3 +76,28 @@ def guard_tokens(max_pages: int = 100_000) -> Callable[[Hashable], None]:
         seen.add(token)
 
     return check
+
+
+class Prefetch(Generic[T]):
+    """A call started on a thread at once, its result (or its exception) taken later: a pager asks for
+    the next page while its caller is still storing the current one. The thread runs in a copy of the
+    caller's context, so log lines keep the run's bound fields."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._result: T | None = None
+        self._error: Exception | None = None
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._run, call), daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[], T]) -> None:
+        try:
+            self._result = call()
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread, raised there unchanged
+            self._error = exc
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return cast(T, self._result)

@@ -59,26 +59,48 @@ class HubSpotAccounts:
 
     def fresh_pages(self, company_ids: Sequence[str], seen: set[str]) -> Iterator[Page[Account]]:
         """Re-read the companies not `seen` yet this run (even if cached: they changed)."""
-        new = [c for c in dict.fromkeys(company_ids) if c not in seen]
-        seen.update(new)
-        for group in chunks(new, ASSOCIATION_BATCH_SIZE):
-            for company_id in group:  # these changed: a snapshot's deal value may be stale
-                self._hints.pop(company_id, None)
+        (pages,) = self.fresh_batches([company_ids], seen)
+        yield from pages
+
+    def fresh_batches(self, batches: Sequence[Sequence[str]], seen: set[str]) -> list[list[Page[Account]]]:
+        """Like `fresh_pages` for several search batches at once: their companies are read together (up
+        to 1,000 per association read, 100 per company and deal batch read, however the batches split
+        them) and come back as each batch's own pages of at most 100 accounts, in batch order."""
+        news: list[list[str]] = []
+        for ids in batches:
+            new = [c for c in dict.fromkeys(ids) if c not in seen]
+            seen.update(new)
+            news.append(new)
+        everyone = [c for new in news for c in new]
+        for company_id in everyone:  # these changed: a snapshot's deal value may be stale
+            self._hints.pop(company_id, None)
+        for group in chunks(everyone, ASSOCIATION_BATCH_SIZE):
             self._fetch_group(group)
-            for chunk in chunks(group, BATCH_SIZE):  # pages of at most 100 accounts
-                accounts = tuple(a for c in chunk if (a := self.companies.get(c)) is not None)
-                if accounts:
-                    yield Page(accounts, cursor=None)
+        return [self._pages(new) for new in news]
+
+    def _pages(self, company_ids: Sequence[str]) -> list[Page[Account]]:
+        pages: list[Page[Account]] = []
+        for chunk in chunks(company_ids, BATCH_SIZE):
+            accounts = tuple(a for c in chunk if (a := self.companies.get(c)) is not None)
+            if accounts:
+                pages.append(Page(accounts, cursor=None))
+        return pages
 
     def companies_of_changed_deals(self, deals: Mapping[str, str]) -> list[str]:
         """Companies to re-read for these deals (id -> stamp): none for a deal this run already read
         at that stamp; the cached association where we have one; one v4 read for the rest."""
-        changed = [d for d, stamp in deals.items() if self._deal_stamp.get(d) != stamp]
-        unmapped = [d for d in changed if d not in self._deal_company]
+        (companies,) = self.companies_of_deal_batches([deals])
+        return companies
+
+    def companies_of_deal_batches(self, batches: Sequence[Mapping[str, str]]) -> list[list[str]]:
+        """`companies_of_changed_deals` for several search batches, with one v4 read (per 1,000) for
+        the deals of all of them whose company is not known yet."""
+        changed = [[d for d, stamp in deals.items() if self._deal_stamp.get(d) != stamp] for deals in batches]
+        unmapped = list(dict.fromkeys(d for ids in changed for d in ids if d not in self._deal_company))
         found = read_associations(self._http, "deals", "companies", unmapped) if unmapped else {}
         for deal, result in found.items():
             self._deal_company[deal] = associated_ids(result)
-        return list(dict.fromkeys(c for d in changed for c in self._deal_company.get(d, ())))
+        return [list(dict.fromkeys(c for d in ids for c in self._deal_company.get(d, ()))) for ids in changed]
 
     def owners(self) -> Mapping[str, Owner]:
         """Every owner, read once per run and only when a company is read."""

@@ -9,8 +9,11 @@ Retries and rate limiting live in `adapters.http.HttpClient`; this module only s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence, Sized
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import chain, islice
+from typing import TypeVar
 
 import structlog
 
@@ -18,7 +21,7 @@ from adapters.errors import AuthError, MalformedResponseError, PermanentError
 from adapters.http import HttpClient, RateLimit
 from adapters.hubspot.accounts import HubSpotAccounts
 from adapters.hubspot.alerts import HubSpotAlerts
-from adapters.hubspot.reads import BATCH_SIZE, read_associations, read_objects
+from adapters.hubspot.reads import ASSOCIATION_BATCH_SIZE, BATCH_SIZE, read_associations, read_objects
 from adapters.hubspot.records import (
     batch_errors,
     parse_timestamp,
@@ -26,7 +29,7 @@ from adapters.hubspot.records import (
     to_epoch_ms,
     to_feedback,
 )
-from adapters.hubspot.search import CrmSearch, Raw, chunks, results
+from adapters.hubspot.search import MAX_SEARCH_LIMIT, CrmSearch, Raw, chunks, results
 from adapters.hubspot.settings import HubSpotSettings as HubSpotSettings
 from adapters.hubspot.versions import settings_fingerprint, stamp_version, ticket_version
 from adapters.paging import KnownVersions, Page, Reject, max_cursor, nothing_known
@@ -34,6 +37,7 @@ from mappings.errors import MappingError
 from mappings.models import Account, Alert, Cursor, Feedback, FeedbackLink, WriteResult
 
 log = structlog.get_logger("syncer.hubspot")
+S = TypeVar("S", bound=Sized)
 
 # HubSpot's published limits, as moving windows (adapters.http.MovingWindow): 100 requests per rolling
 # 10 s on Free/Starter private apps (searches included) and 5 searches per second per account
@@ -66,6 +70,7 @@ class HubSpotCrm:
         self._http = http
         self._settings = settings or HubSpotSettings()
         size = self._settings.page_size
+        self._page_limit = max(1, min(size, MAX_SEARCH_LIMIT))  # what one search page holds at most
         self._tickets = CrmSearch(http, "tickets", self._settings.ticket_properties(), size)
         self._company_changes = CrmSearch(http, "companies", CHANGE_PROPERTIES, size)
         self._deal_changes = CrmSearch(http, "deals", CHANGE_PROPERTIES, size)
@@ -99,28 +104,44 @@ class HubSpotCrm:
         low, high = to_epoch_ms(since.updated_at), to_epoch_ms(until)
         if high < low:
             return
+        searches = self._tickets
         first = True
-        for raws in self._tickets.iter_modified(low, high):
-            # one Page per search page (200): the engine commits, and a backfill resumes, per page; an
-            # association read per page costs 4 requests per 1,000 tickets more than one per 1,000
-            total = self._tickets.window_total if first else None
-            yield self._changed_page(raws, total, self._tickets.first_served_at)
-            first = False
+        # the engine commits, and a backfill resumes, per search page (200), but tickets' companies
+        # are read 1,000 per association read: search pages are read ahead up to 1,000 tickets, then
+        # yielded one by one, each with its own cursor. The first page goes alone: it commits (and a
+        # stop requested meanwhile is honoured) before the read-ahead starts.
+        for group in _read_ahead(searches.iter_modified(low, high), self._page_limit, first_alone=True):
+            for page in self._changed_pages(group, searches.first_served_at):
+                yield replace(page, total=searches.window_total) if first else page
+                first = False
 
-    def _changed_page(self, raws: list[Raw], total: int | None, served_at: datetime | None) -> Page[Feedback]:
-        versions = {_id(r): ticket_version(r, self._written, self._salt) for r in raws if _id(r)}
-        known = set(self._known("tickets", versions))  # the echo filter: see hubspot/versions.py
-        page = self._to_page([r for r in raws if _id(r) not in known])
-        mapped = {fb.id: versions[fb.id] for fb in page.items if fb.id in versions}
-        return Page(
-            page.items,
-            _later(page.cursor, _raw_cursor(raws)),  # skipped records still move the cursor
-            page.rejects,
-            total=total,
-            versions={"tickets": mapped},
-            skipped=len(known),
-            served_at=served_at,
-        )
+    def _changed_pages(self, group: Sequence[list[Raw]], served_at: datetime | None) -> list[Page[Feedback]]:
+        """One Page per search page of `group`, with one association read for all of their tickets."""
+        versions = [
+            {_id(r): ticket_version(r, self._written, self._salt) for r in raws if _id(r)} for raws in group
+        ]
+        everyone = {i: v for page in versions for i, v in page.items()}
+        known = set(self._known("tickets", everyone))  # the echo filter: see hubspot/versions.py
+        fresh = [[r for r in raws if _id(r) not in known] for raws in group]
+        companies = self._ticket_companies([_id(r) for raws in fresh for r in raws if _id(r)])
+        pages: list[Page[Feedback]] = []
+        for raws, unmapped, page_versions in zip(group, fresh, versions, strict=True):
+            page = self._to_page(unmapped, companies)
+            pages.append(
+                Page(
+                    page.items,
+                    _later(page.cursor, _raw_cursor(raws)),  # skipped records still move the cursor
+                    page.rejects,
+                    versions={
+                        "tickets": {
+                            fb.id: page_versions[fb.id] for fb in page.items if fb.id in page_versions
+                        }
+                    },
+                    skipped=len(raws) - len(unmapped),
+                    served_at=served_at,
+                )
+            )
+        return pages
 
     def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
         """Companies (owner, open deal value) by id, 100 per batch read; cached for the instance's life."""
@@ -140,7 +161,7 @@ class HubSpotCrm:
         modified time, so an incremental pull would never see it again.
         """
         raws = read_objects(self._http, "tickets", list(ids), self._settings.ticket_properties())
-        page = self._to_page(list(raws.values()))
+        page = self._to_page(list(raws.values()), self._ticket_companies(list(raws)))
         return Page(page.items, cursor=None, rejects=page.rejects)
 
     def iter_changed_accounts(self, since: Cursor, until: datetime) -> Iterator[Page[Account]]:
@@ -155,25 +176,37 @@ class HubSpotCrm:
         if high < low:
             return
         seen: set[str] = set()
-        accounts = self._accounts
+        accounts, limit = self._accounts, self._page_limit
         searches = self._company_changes
-        for raws in searches.iter_modified(low, high):
-            versions, ids = self._unknown("companies", raws)
-            pages = accounts.fresh_pages(ids, seen)
-            yield from _stamped(pages, _newest(raws), {"companies": versions}, searches.first_served_at)
+        deal_search = (self._batch("deals", raws) for raws in self._deal_changes.iter_modified(low, high))
+        deals_read: list[_Batch] = []
+        # companies are read 1,000 per association read: search batches are grouped up to that many
+        # before any read, and each batch's cursor still comes after every account it covers
+        for group in _read_ahead(
+            (self._batch("companies", r) for r in searches.iter_modified(low, high)), limit
+        ):
+            pages = accounts.fresh_batches([b.unknown for b in group], seen)
+            # the deal-change search depends on nothing read here: one of its pages per company page
+            # now, while the company reads wait on the general budget and the search budget is idle,
+            # instead of back to back later, waiting on the search budget with the general one idle
+            deals_read.extend(islice(deal_search, len(group)))
+            for batch, batch_pages in zip(group, pages, strict=True):
+                yield from _stamped(batch_pages, batch, "companies", searches.first_served_at)
         # the pull began with the company search: its first answer bounds what both searches saw
         served_at = searches.first_served_at
-        for raws in self._deal_changes.iter_modified(low, high):
-            versions, deal_ids = self._unknown("deals", raws)
-            companies = accounts.companies_of_changed_deals({d: versions[d] for d in deal_ids})
-            pages = accounts.fresh_pages(companies, seen)
-            yield from _stamped(pages, _newest(raws), {"deals": versions}, served_at)
+        for group in _read_ahead(chain(deals_read, deal_search), limit):
+            changed = accounts.companies_of_deal_batches(
+                [{d: b.versions[d] for d in b.unknown} for b in group]
+            )
+            pages = accounts.fresh_batches(changed, seen)
+            for batch, batch_pages in zip(group, pages, strict=True):
+                yield from _stamped(batch_pages, batch, "deals", served_at)
 
-    def _unknown(self, kind: str, raws: Sequence[Raw]) -> tuple[dict[str, str], list[str]]:
-        """(versions of the search results, ids not yet processed at that version)."""
+    def _batch(self, kind: str, raws: Sequence[Raw]) -> _Batch:
+        """A change search's page: versions of its results, those not processed yet, newest stamp."""
         versions = {_id(r): stamp_version(r, self._salt) for r in raws if _id(r)}
         known = set(self._known(kind, versions))
-        return versions, [i for i in versions if i not in known]
+        return _Batch(versions, [i for i in versions if i not in known], _newest(raws))
 
     # -- CrmSink ----------------------------------------------------------------------------------
     def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
@@ -194,9 +227,9 @@ class HubSpotCrm:
         return self._alerts.create_alerts(alerts)
 
     # -- mapping a page ---------------------------------------------------------------------------
-    def _to_page(self, raws: list[Raw]) -> Page[Feedback]:
+    def _to_page(self, raws: list[Raw], companies: Mapping[str, str]) -> Page[Feedback]:
+        """Map tickets; `companies` is ticket id -> company id (`_ticket_companies`)."""
         ids = [str(raw.get("id", "")) for raw in raws]
-        companies = self._ticket_companies([i for i in ids if i])
         items: list[Feedback] = []
         rejects: list[Reject] = []
         for ticket_id, raw in zip(ids, raws, strict=True):
@@ -281,16 +314,37 @@ def _newest(raws: Sequence[Raw]) -> Cursor | None:
 
 
 def _stamped(
-    pages: Iterator[Page[Account]],
-    cursor: Cursor | None,
-    versions: Mapping[str, Mapping[str, str]],
-    served_at: datetime | None,
+    pages: Sequence[Page[Account]], batch: _Batch, kind: str, served_at: datetime | None
 ) -> Iterator[Page[Account]]:
     """Put the search batch's newest stamp and its versions on its last page (an empty page if all
     were seen already): both are saved only once every account of the batch is."""
-    previous: Page[Account] | None = None
+    yield from pages[:-1]
+    last = pages[-1].items if pages else ()
+    yield Page(last, cursor=batch.newest, versions={kind: batch.versions}, served_at=served_at)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One page of a company or deal change search, reduced to what the accounts stream needs."""
+
+    versions: dict[str, str]  # id -> version of every result
+    unknown: list[str]  # ids not processed at that version yet
+    newest: Cursor | None  # the newest modification stamp among the results
+
+    def __len__(self) -> int:
+        return len(self.versions)
+
+
+def _read_ahead(pages: Iterable[S], page_limit: int, *, first_alone: bool = False) -> Iterator[list[S]]:
+    """Search pages in groups of at most ASSOCIATION_BATCH_SIZE records (5 full pages of 200): a group
+    closes when one more full page would not fit. With `first_alone`, the first page is a group."""
+    group: list[S] = []
+    size = 0
     for page in pages:
-        if previous is not None:
-            yield previous
-        previous = page
-    yield Page(previous.items if previous else (), cursor=cursor, versions=versions, served_at=served_at)
+        group.append(page)
+        size += len(page)
+        if size + page_limit > ASSOCIATION_BATCH_SIZE or first_alone:
+            yield group
+            group, size, first_alone = [], 0, False
+    if group:
+        yield group

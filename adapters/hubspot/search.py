@@ -17,7 +17,7 @@ import structlog
 from adapters.errors import MalformedResponseError
 from adapters.http import HttpClient
 from adapters.hubspot.records import parse_timestamp, to_epoch_ms
-from adapters.paging import guard_tokens
+from adapters.paging import Prefetch, guard_tokens
 
 log = structlog.get_logger("syncer.hubspot")
 
@@ -69,25 +69,38 @@ class CrmSearch:
         lo, seen, opening = low, set[str](), True
         self.window_total = None
         self.first_served_at = None
-        while lo <= high:
-            body, served_at = self._post_dated(self._window_body(lo, high, None))
+        if lo > high:
+            return
+        answer = Prefetch(partial(self._post_dated, self._window_body(lo, high, None)))
+        while True:
+            body, served_at = answer.result()
             if opening:
                 self.first_served_at, opening = served_at, False
             found = results(body, "search")
             if self.window_total is None and isinstance(body.get("total"), int):
                 self.window_total = body["total"]  # the first query's total: the whole window
             fresh = [r for r in found if _id(r) not in seen]
-            if fresh:
-                yield fresh
             if next_after(body) is None or not found:
+                if fresh:
+                    yield fresh
                 return
             first, last = to_epoch_ms(_stamp(found[0])), to_epoch_ms(_stamp(found[-1]))
             if first == last:  # a whole page shares one stamp (a bulk job): page that millisecond by id
+                if fresh:
+                    yield fresh
                 yield from self._iter_one_millisecond(last, seen | {_id(r) for r in found})
                 lo, seen = last + 1, set()
-            else:
-                lo, seen = last, {_id(r) for r in found if to_epoch_ms(_stamp(r)) == last}
+                check(lo)
+                if lo > high:
+                    return
+                answer = Prefetch(partial(self._post_dated, self._window_body(lo, high, None)))
+                continue
+            lo, seen = last, {_id(r) for r in found if to_epoch_ms(_stamp(r)) == last}
             check(lo)
+            # the next page is asked for now and read while the caller stores this one
+            answer = Prefetch(partial(self._post_dated, self._window_body(lo, high, None)))
+            if fresh:
+                yield fresh
 
     def iter_matching(self, filters: list[Raw]) -> Generator[list[Raw], None, None]:
         """Every record matching one filter group, by ascending id (small result sets: no cap handling)."""

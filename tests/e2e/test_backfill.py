@@ -189,7 +189,9 @@ def test_backfill_resumes_from_its_checkpoint_after_ctrl_c_and_after_a_crash(
 
     interrupted, crashed, last = portal.runs()
     assert interrupted["status"] == "interrupted"
-    assert 200 < int(interrupted["feedback_pulled"]) <= 400  # type: ignore[call-overload]
+    # stopped at the first page boundary after the signal: the first page (the second may already
+    # have been fetched ahead while the first was stored) or the second
+    assert 200 <= int(interrupted["feedback_pulled"]) <= 400  # type: ignore[call-overload]
     assert crashed["status"] == "running"  # SIGKILL: nothing recorded its end
     assert last["status"] in ("ok", "partial")
     assert 0 < int(last["feedback_pulled"]) < TICKETS - 200, "resumed from the checkpoint"  # type: ignore[call-overload]
