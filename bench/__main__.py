@@ -129,10 +129,14 @@ def _by_endpoint(calls: list[tuple[str, str]]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+RSS_COMPANIES = 10_000  # issue 9's scenarios: every size over 10k companies
+
+
 def measure_rss(tickets: int) -> dict[str, Any]:
-    """Each size in a fresh child process, so that one peak cannot hide another."""
+    """Each size in a fresh child process, so that one peak cannot hide another; every size over the
+    same 10k companies, so the 10k/100k ratio shows what grows with the tickets."""
     run = subprocess.run(
-        [sys.executable, "-m", "bench.rss_probe", str(tickets), str(min(10_000, max(1, tickets // 10)))],
+        [sys.executable, "-m", "bench.rss_probe", str(tickets), str(RSS_COMPANIES)],
         capture_output=True,
         text=True,
         check=True,
