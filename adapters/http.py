@@ -7,26 +7,22 @@ vendors that throttle with something other than 429 pass a `classify` function.
 
 from __future__ import annotations
 
-import email.utils
-import json
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
 import httpx
-import orjson
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from adapters.errors import (
     AuthError,
-    MalformedResponseError,
     NotFoundError,
     PermanentError,
     RateLimitedError,
@@ -34,7 +30,8 @@ from adapters.errors import (
     TransientError,
 )
 
-# the limiters live in adapters/rate_limits.py; adapters keep importing them from here (re-exported)
+# the limiters live in adapters/rate_limits.py and the response readers in adapters/responses.py;
+# adapters keep importing them from here (re-exported)
 from adapters.rate_limits import Limiter as Limiter
 from adapters.rate_limits import MovingWindow as MovingWindow
 from adapters.rate_limits import RateLimit as RateLimit
@@ -42,6 +39,12 @@ from adapters.rate_limits import TokenBucket as TokenBucket
 from adapters.rate_limits import acquire_together as acquire_together
 from adapters.rate_limits import limiter_for as limiter_for
 from adapters.rate_limits import reserve_together as reserve_together
+from adapters.responses import decode_json, excerpt
+from adapters.responses import json_body as json_body
+from adapters.responses import parse_retry_after as parse_retry_after
+from adapters.responses import redacted_url as redacted_url
+from adapters.responses import server_date as server_date
+from adapters.responses import server_time as server_time
 
 log = structlog.get_logger("syncer.http")
 
@@ -87,32 +90,6 @@ class RetryPolicy:
     max_delay: float = 30.0
     # a Retry-After longer than this is not waited out in-process: the run fails and the next one resumes
     max_retry_after: float = 120.0
-
-
-SENSITIVE_PARAMS = frozenset(
-    {"access_token", "token", "api_key", "apikey", "key", "client_secret", "password"}
-)
-
-
-def redacted_url(url: httpx.URL) -> str:
-    """The URL with sensitive query values replaced, for logs."""
-    params = [(k, "[redacted]" if k.lower() in SENSITIVE_PARAMS else v) for k, v in url.params.multi_items()]
-    return str(url.copy_with(params=params)) if params else str(url)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After value (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class HttpClient:
@@ -220,7 +197,7 @@ class HttpClient:
 
         def once() -> tuple[Any, datetime | None]:
             response = self._send_once(method, path, params, json_body, bucket, ())
-            return _json(response), server_date(response)
+            return decode_json(response), server_date(response)
 
         return self._retrying(safe)(once)
 
@@ -313,7 +290,7 @@ class HttpClient:
     def _error(
         self, kind: ErrorKind, method: str, path: str, response: httpx.Response, limiter: Limiter | None
     ) -> SyncError:
-        what = f"{self.system}: {method} {path} -> HTTP {response.status_code}: {_excerpt(response)}"
+        what = f"{self.system}: {method} {path} -> HTTP {response.status_code}: {excerpt(response)}"
         if kind is ErrorKind.RATE_LIMITED:
             retry_after = self._retry_after(response)
             if retry_after is not None and retry_after > self._retry.max_retry_after:
@@ -378,50 +355,3 @@ class _ServerError(TransientError):
     def __init__(self, message: str, retry_after: float | None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def _excerpt(response: httpx.Response, limit: int = 300) -> str:
-    text = response.text
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _json(response: httpx.Response) -> Any:
-    if response.status_code == 204 or not response.content:
-        return None
-    try:
-        return orjson.loads(response.content)
-    except ValueError:
-        pass  # e.g. NaN, a lone surrogate or not UTF-8: the standard decoder decides, as it always did
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedResponseError(
-            f"{response.request.method} {response.request.url.path}: "
-            f"body is not JSON: {_excerpt(response, 120)}"
-        ) from exc
-
-
-def server_date(response: httpx.Response) -> datetime | None:
-    """The vendor's clock (HTTP `Date`, whole seconds), or None when absent or unreadable."""
-    header = response.headers.get("Date")
-    if header:
-        try:
-            return email.utils.parsedate_to_datetime(header).astimezone(UTC)
-        except (TypeError, ValueError):
-            return None
-    return None
-
-
-def server_time(response: httpx.Response) -> datetime:
-    """The vendor's clock (HTTP `Date`), not ours; falls back to now when the header is absent."""
-    return server_date(response) or datetime.now(UTC)
-
-
-def json_body(response: httpx.Response, system: str, what: str) -> Any:
-    """The JSON of a response obtained with `request` (e.g. one allowed through `allow=`)."""
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedResponseError(
-            f"{system}: {what} answered with a non-JSON body: {response.text[:120]}"
-        ) from exc
