@@ -86,7 +86,7 @@ class Apply:
                     return
                 keys = within_budget(keys, unit.group_sizes(self._org, keys), MEMBER_BUDGET)
                 members = unit.group_members(self._org, keys)
-                links = unit.get_links(self._org, keys)
+                links = unit.links.get(self._org, keys)
             after = keys[-1]
             empty = [k for k in keys if not members[k] and k not in links]
             plans = []
@@ -110,7 +110,7 @@ class Apply:
         the tracker may not show it yet, keep the group for the next run. Returns the groups settled."""
         markers = {marker_for(self._org, k): k for k in keys}
         with self._store.unit() as unit:
-            unfinished = unit.pending_intents(self._org, list(markers))
+            unfinished = unit.intents.pending(self._org, list(markers))
         if not unfinished:
             return keys
         found = self._tracker.find_by_markers(list(unfinished))
@@ -130,8 +130,8 @@ class Apply:
         }
         with self._store.unit() as unit:
             self._save(unit, [(p, found[p.marker]) for p in orphans])
-            unit.mark_applied(self._org, {p.marker: found[p.marker].key for p in orphans})
-            unit.mark_applied(self._org, gone, state="cancelled")
+            unit.intents.mark(self._org, {p.marker: found[p.marker].key for p in orphans})
+            unit.intents.mark(self._org, gone, state="cancelled")
         self._counts.items_adopted += len(orphans)
         waiting = {markers[m] for m in unfinished if m not in found and m not in gone}
         return [k for k in keys if k not in waiting]
@@ -150,7 +150,7 @@ class Apply:
             if not batch:
                 continue
             with self._store.unit() as unit:
-                unit.record_intents(self._org, "create_item", {p.marker: p.key for p in batch})
+                unit.intents.record(self._org, "create_item", {p.marker: p.key for p in batch})
             self._failpoint("create.intent_recorded")
             results = self._tracker.create_items([(p.marker, p.draft) for p in batch])
             self._failpoint("create.remote_done")
@@ -162,8 +162,8 @@ class Apply:
                     failed[plan.marker] = (plan, result.error or "refused")
             with self._store.unit() as unit:
                 self._save(unit, done)
-                unit.mark_applied(self._org, {p.marker: item.key for p, item in done})
-                unit.mark_applied(self._org, {m: err for m, (_, err) in failed.items()}, state="failed")
+                unit.intents.mark(self._org, {p.marker: item.key for p, item in done})
+                unit.intents.mark(self._org, {m: err for m, (_, err) in failed.items()}, state="failed")
                 for plan, error in failed.values():
                     self._counts.dead_letters += unit.audit.dead_letter(
                         self._org,
@@ -180,7 +180,7 @@ class Apply:
     def _adopt_or_defer(self, batch: list[PlannedGroup]) -> list[PlannedGroup]:
         """Handle groups whose earlier create may have happened remotely (crash before we saved it)."""
         with self._store.unit() as unit:
-            unfinished = unit.pending_intents(self._org, [p.marker for p in batch])
+            unfinished = unit.intents.pending(self._org, [p.marker for p in batch])
         if not unfinished:
             return batch
         found = self._tracker.find_by_markers(list(unfinished))
@@ -190,7 +190,7 @@ class Apply:
                 self._tracker.update_item(item.key, plan.draft)
             with self._store.unit() as unit:
                 self._save(unit, adopted)
-                unit.mark_applied(self._org, {p.marker: item.key for p, item in adopted})
+                unit.intents.mark(self._org, {p.marker: item.key for p, item in adopted})
             self._counts.items_adopted += len(adopted)
             log.warning("items.adopted", count=len(adopted), keys=[i.key for _, i in adopted])
         now = self._clock()
@@ -240,7 +240,7 @@ class Apply:
             )
             for p, item in done
         ]
-        unit.save_links(self._org, links)
+        unit.links.save(self._org, links)
         unit.clear_pending(self._org, [p.key for p, _ in done])
         unit.audit.resolve_dead_letters(self._org, self._tracker.system, [p.key for p, _ in done])
 

@@ -152,8 +152,8 @@ def status(org: Org, config_dir: ConfigDir = None, as_json: Json = False) -> Non
     settings = _settings()
     store = open_store(settings.database)
     with store.unit() as unit:
-        runs, top = unit.audit.recent_runs(org, 10), unit.top_links(org, 10)
-        letters, n_links = unit.audit.open_dead_letters(org, 50), unit.count_links(org)
+        runs, top = unit.audit.recent_runs(org, 10), unit.links.top(org, 10)
+        letters, n_links = unit.audit.open_dead_letters(org, 50), unit.links.count(org)
         n_letters, pending = unit.audit.count_open_dead_letters(org), unit.pending_group_count(org)
         cursor = unit.get_cursor(org, "feedback")
         milestones = [(m, unit.waiting_accounts(org, m.milestone.id)) for m in unit.milestones.summaries(org)]

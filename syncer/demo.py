@@ -62,7 +62,7 @@ def demo_config(
 def plan_releases(tracker: TrackerDemo, store: StateStore, org: str) -> dict[str, list[str]]:
     """What R&D does: put the most requested items into 2.4 (dated) and 2.5 (which gets a date)."""
     with store.unit() as unit:
-        top = [link.item_key for link in unit.top_links(org, 8)]
+        top = [link.item_key for link in unit.links.top(org, 8)]
     plan = {"2.4": top[:4], "2.5": top[4:8]}
     tracker.set_due("2.4", today() + timedelta(days=14))
     for version, keys in plan.items():
@@ -125,7 +125,7 @@ def run_demo(
             sync("repeat")
             result.alert_keys, result.tracker_items = crm.alert_keys(), tracker.item_count()
             with store.unit() as unit:
-                result.top_items = unit.top_links(config.org, 10)
+                result.top_items = unit.links.top(config.org, 10)
                 result.dead_letters = unit.audit.open_dead_letters(config.org, 10)
                 result.milestones = [
                     (m, unit.waiting_accounts(config.org, m.milestone.id))

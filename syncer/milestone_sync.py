@@ -74,10 +74,10 @@ class MilestoneSync:
         start = (cursor.updated_at - self._overlap) if cursor else Cursor.epoch().updated_at
         for page in self._tracker.iter_changed_items(Cursor(max(start, Cursor.epoch().updated_at), "")):
             with self._store.unit() as unit:
-                links = unit.links_by_items(self._org, [i.key for i in page.items])
+                links = unit.links.by_items(self._org, [i.key for i in page.items])
                 ours = [i for i in page.items if i.key in links]
                 alerts = self._item_alerts(unit, [(links[i.key], i) for i in ours], milestones)
-                unit.update_item_states(self._org, {i.key: self._state(i, milestones) for i in ours})
+                unit.links.update_item_states(self._org, {i.key: self._state(i, milestones) for i in ours})
                 self._counts.alerts_queued += unit.milestones.enqueue(self._org, alerts, self._channel)
                 if page.cursor is not None:
                     unit.save_cursor(self._org, ITEMS_STREAM, page.cursor)
@@ -142,7 +142,7 @@ class MilestoneSync:
                 for change in milestone_events(
                     before, milestone, today=self._today(), due_soon_days=self._due_soon
                 ):
-                    waiting = self._waiting(unit, unit.links_in_milestones(self._org, [milestone.id]))
+                    waiting = self._waiting(unit, unit.links.in_milestones(self._org, [milestone.id]))
                     alerts += fan_out(
                         self._org,
                         change.event,
@@ -165,9 +165,9 @@ class MilestoneSync:
                     link.milestone_id,
                     link_signature(link.item_key, link.item_status, milestone.name, milestone.due) or "",
                 )
-                for link in unit.links_in_milestones(self._org, [milestone.id])
+                for link in unit.links.in_milestones(self._org, [milestone.id])
             }
-            unit.update_item_states(self._org, states)
+            unit.links.update_item_states(self._org, states)
 
     def _waiting(self, unit: Unit, links: Sequence[Link]) -> list[Waiting]:
         members = unit.group_members(self._org, [link.group_key for link in links])

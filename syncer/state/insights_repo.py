@@ -85,7 +85,7 @@ class InsightsRepo:
         recent = self._audit.recent_runs(org, 1)
         return OrgTotals(
             org=org,
-            items=self._unit.count_links(org),
+            items=self._unit.links.count(org),
             accounts=self.requesting_accounts(org),
             open_dead_letters=self._audit.count_open_dead_letters(org),
             alerts_sent=self._milestones.count_alerts(org, "sent"),
@@ -107,7 +107,7 @@ class InsightsRepo:
     def top_items(self, org: str, by: ItemOrder = "accounts", limit: int = 10) -> list[Link]:
         """The most requested backlog items, by requesting accounts (ties: ARR) or by ARR (ties: accounts)."""
         if by == "accounts":
-            return self._unit.top_links(org, limit)
+            return self._unit.links.top(org, limit)
         stmt = (
             select(LinkRow.item_key)
             .where(LinkRow.org == org)
@@ -115,7 +115,7 @@ class InsightsRepo:
             .limit(limit)
         )
         keys = list(self._s.scalars(stmt))
-        links = self._unit.links_by_items(org, keys)
+        links = self._unit.links.by_items(org, keys)
         return [links[key] for key in keys if key in links]
 
     def recent_runs(self, org: str, limit: int = 10) -> list[RunRecord]:

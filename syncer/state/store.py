@@ -14,15 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mappings.models import Cursor
 from syncer.state.audit_repo import AuditRepo
+from syncer.state.intent_repo import IntentRepo
+from syncer.state.link_repo import LINK_COLUMNS, LinkRepo
 from syncer.state.milestone_repo import MilestoneRepo
-from syncer.state.records import ITEM_STATE, DeadLetter, Link, StoredFeedback
+from syncer.state.records import DeadLetter, Link, StoredFeedback
 from syncer.state.sql import chunks, upsert
 from syncer.state.tables import (
     CursorRow,
     DeadLetterRow,
     DirtyGroupRow,
     FeedbackRow,
-    IntentRow,
     LinkRow,
 )
 from syncer.state.version_repo import VersionRepo
@@ -101,6 +102,8 @@ class Unit:
         self.milestones = MilestoneRepo(session)
         self.audit = AuditRepo(session)
         self.versions = VersionRepo(session)
+        self.links = LinkRepo(session)
+        self.intents = IntentRepo(session)
 
     # -- cursors ------------------------------------------------------------------------------------
     def get_cursor(self, org: str, stream: str) -> Cursor | None:
@@ -268,7 +271,7 @@ class Unit:
                 FeedbackRow.content_hash,
                 FeedbackRow.written_key,
                 FeedbackRow.account_id,
-                *_LINK_COLUMNS,
+                *LINK_COLUMNS,
             )
             .join(LinkRow, (LinkRow.org == FeedbackRow.org) & (LinkRow.group_key == FeedbackRow.group_key))
             .where(
@@ -286,62 +289,12 @@ class Unit:
             system, rid, group, digest, written, account = row[:6]
             link = links.get(group)
             if link is None:
-                values: tuple[Any, ...] = tuple(row[6:])  # _LINK_COLUMNS, in Link's field order
+                values: tuple[Any, ...] = tuple(row[6:])  # LINK_COLUMNS, in Link's field order
                 link = links[group] = Link(*values)
             due.append((StoredFeedback(system, rid, group, digest, {}, written, account), link))
         return due
 
     # -- links --------------------------------------------------------------------------------------
-    def get_links(self, org: str, group_keys: Collection[str]) -> dict[str, Link]:
-        links: dict[str, Link] = {}
-        for chunk in chunks(sorted(group_keys)):
-            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.group_key.in_(chunk))
-            links.update({row.group_key: _link(row) for row in self._s.scalars(stmt)})
-        return links
-
-    def save_links(self, org: str, links: Sequence[Link]) -> None:
-        """Upsert what we rendered; the item's tracker state (status, milestone) is kept on conflict."""
-        now = _now()
-        rows = [{"org": org, **_link_columns(link), "created_at": now, "updated_at": now} for link in links]
-        keep = ITEM_STATE | {"org", "group_key", "created_at"}
-        drafted = [c for c in (rows[0] if rows else {}) if c not in keep]
-        upsert(self._s, LinkRow, rows, ("org", "group_key"), update=drafted)
-
-    def update_item_states(self, org: str, states: Mapping[str, tuple[str, str | None, str]]) -> None:
-        """item key -> (status, milestone id, signature) as last seen in the tracker."""
-        if not states:
-            return
-        stmt = (
-            update(LinkRow)
-            .where(LinkRow.org == org, LinkRow.item_key == bindparam("b_item_key"))
-            .values(
-                item_status=bindparam("b_status"),
-                milestone_id=bindparam("b_milestone"),
-                signature=bindparam("b_signature"),
-                updated_at=_now(),
-            )
-        )
-        params = [
-            {"b_item_key": key, "b_status": status, "b_milestone": milestone, "b_signature": signature}
-            for key, (status, milestone, signature) in sorted(states.items())
-        ]
-        self._s.flush()  # rows added in this unit must exist before a connection-level statement
-        self._s.connection().execute(stmt, params)
-
-    def links_by_items(self, org: str, item_keys: Collection[str]) -> dict[str, Link]:
-        found: dict[str, Link] = {}
-        for chunk in chunks(sorted(item_keys)):
-            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.item_key.in_(chunk))
-            found.update({row.item_key: _link(row) for row in self._s.scalars(stmt)})
-        return found
-
-    def links_in_milestones(self, org: str, milestone_ids: Collection[str]) -> list[Link]:
-        links: list[Link] = []
-        for chunk in chunks(sorted(milestone_ids)):
-            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.milestone_id.in_(chunk))
-            links.extend(_link(row) for row in self._s.scalars(stmt))
-        return sorted(links, key=lambda link: link.item_key)
-
     def account_snapshot(self, org: str, account_id: str) -> Mapping[str, Any] | None:
         """The latest stored snapshot of an account (from any of its feedback records)."""
         stmt = (
@@ -379,7 +332,7 @@ class Unit:
 
     def waiting_accounts(self, org: str, milestone_id: str) -> int:
         """How many distinct accounts wait on an item in this milestone."""
-        groups = [link.group_key for link in self.links_in_milestones(org, [milestone_id])]
+        groups = [link.group_key for link in self.links.in_milestones(org, [milestone_id])]
         if not groups:
             return 0
         stmt = select(func.count(func.distinct(FeedbackRow.account_id))).where(
@@ -401,67 +354,7 @@ class Unit:
                     touched += 1
         return touched
 
-    def top_links(self, org: str, limit: int = 10) -> list[Link]:
-        stmt = (
-            select(LinkRow)
-            .where(LinkRow.org == org)
-            .order_by(LinkRow.account_count.desc(), LinkRow.total_arr.desc(), LinkRow.item_key)
-            .limit(limit)
-        )
-        return [_link(row) for row in self._s.scalars(stmt)]
-
-    def count_links(self, org: str) -> int:
-        return int(self._s.scalar(select(func.count()).select_from(LinkRow).where(LinkRow.org == org)) or 0)
-
     # -- intents ------------------------------------------------------------------------------------
-    def record_intents(self, org: str, kind: str, targets: Mapping[str, str]) -> None:
-        """op key -> target; recorded (and committed by the caller) before the remote call."""
-        now = _now()
-        existing: dict[str, IntentRow] = {}
-        for chunk in chunks(sorted(targets)):
-            stmt = select(IntentRow).where(IntentRow.org == org, IntentRow.op_key.in_(chunk))
-            existing.update({row.op_key: row for row in self._s.scalars(stmt)})
-        for op_key, target in targets.items():
-            row = existing.get(op_key)
-            if row is None:
-                self._s.add(
-                    IntentRow(
-                        org=org,
-                        op_key=op_key,
-                        kind=kind,
-                        target=target,
-                        state="pending",
-                        attempts=1,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            else:
-                row.state, row.attempts, row.updated_at = "pending", row.attempts + 1, now
-
-    def pending_intents(self, org: str, op_keys: Collection[str]) -> dict[str, datetime]:
-        """op key -> when first recorded, for intents that never completed."""
-        found: dict[str, datetime] = {}
-        for chunk in chunks(sorted(op_keys)):
-            stmt = select(IntentRow.op_key, IntentRow.created_at).where(
-                IntentRow.org == org, IntentRow.op_key.in_(chunk), IntentRow.state == "pending"
-            )
-            found.update({op_key: created for op_key, created in self._s.execute(stmt)})
-        return found
-
-    def mark_applied(self, org: str, results: Mapping[str, str], state: str = "applied") -> None:
-        """Complete intents (`state="failed"` when the vendor refused the element outright)."""
-        if not results:
-            return
-        stmt = (
-            update(IntentRow)
-            .where(IntentRow.org == org, IntentRow.op_key == bindparam("b_op_key"))
-            .values(state=state, result=bindparam("b_result"), updated_at=_now())
-        )
-        params = [{"b_op_key": k, "b_result": r[:300]} for k, r in sorted(results.items())]
-        self._s.flush()  # rows added in this unit must exist before a connection-level statement
-        self._s.connection().execute(stmt, params)
-
     def reopen_for_retry(self, org: str, letters: Sequence[DeadLetter]) -> None:
         """Resolve these dead letters and reset what they block, so the next pass tries them again:
         forget dead feedback (it is re-read by id), mark failed groups pending, clear failed write-backs,
@@ -504,59 +397,3 @@ _FEEDBACK_COLUMNS = (
     FeedbackRow.written_key,
     FeedbackRow.account_id,
 )
-
-# LinkRow's columns in the order of Link's fields
-_LINK_COLUMNS = (
-    LinkRow.group_key,
-    LinkRow.marker,
-    LinkRow.tracker,
-    LinkRow.item_key,
-    LinkRow.item_url,
-    LinkRow.draft_hash,
-    LinkRow.title,
-    LinkRow.account_count,
-    LinkRow.total_arr,
-    LinkRow.priority,
-    LinkRow.open_deal_value,
-    LinkRow.item_status,
-    LinkRow.milestone_id,
-    LinkRow.signature,
-)
-
-
-def _link(row: LinkRow) -> Link:
-    return Link(
-        row.group_key,
-        row.marker,
-        row.tracker,
-        row.item_key,
-        row.item_url,
-        row.draft_hash,
-        row.title,
-        row.account_count,
-        row.total_arr,
-        row.priority,
-        row.open_deal_value,
-        row.item_status,
-        row.milestone_id,
-        row.signature,
-    )
-
-
-def _link_columns(link: Link) -> dict[str, Any]:
-    return {
-        "group_key": link.group_key,
-        "marker": link.marker,
-        "tracker": link.tracker,
-        "item_key": link.item_key,
-        "item_url": link.item_url,
-        "draft_hash": link.draft_hash,
-        "title": link.title[:300],
-        "account_count": link.account_count,
-        "total_arr": link.total_arr,
-        "priority": link.priority,
-        "open_deal_value": link.open_deal_value,
-        "item_status": link.item_status,
-        "milestone_id": link.milestone_id,
-        "signature": link.signature,
-    }

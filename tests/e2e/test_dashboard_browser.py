@@ -45,10 +45,10 @@ def browser() -> Iterator[Any]:
 def _expected(store: StateStore, org: str) -> dict[str, Any]:
     """The numbers, asked of the state store through the repository `syncer status` uses."""
     with store.unit() as unit:
-        links = unit.top_links(org, 10_000)
+        links = unit.links.top(org, 10_000)
         members = unit.group_members(org, [link.group_key for link in links])
         return {
-            "items": unit.count_links(org),
+            "items": unit.links.count(org),
             "accounts": len({f.account_id for group in members.values() for f in group if f.account_id}),
             "alerts": unit.milestones.count_alerts(org, "sent"),
             "dead_letters": unit.audit.count_open_dead_letters(org),

@@ -58,7 +58,7 @@ def test_dry_run_after_planning_lists_alerts_and_the_real_run_sends_exactly_thos
 ) -> None:
     run_org(stack.config(), store, "first")
     with store.unit() as unit:
-        keys = [link.item_key for link in unit.top_links("acme", 2)]
+        keys = [link.item_key for link in unit.links.top("acme", 2)]
     for key in keys:
         stack.jira.set_fix_version(key, "2.5")
     stack.jira.set_release_date("2.5", TODAY + timedelta(days=30))

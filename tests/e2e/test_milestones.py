@@ -25,7 +25,7 @@ TODAY = datetime.now(UTC).date()
 def _accounts_waiting(store: StateStore, item_keys: list[str]) -> dict[str, set[str]]:
     """item key -> ids of the accounts whose feedback is linked to it (from the state store)."""
     with store.unit() as unit:
-        links = unit.links_by_items("acme", item_keys)
+        links = unit.links.by_items("acme", item_keys)
         members = unit.group_members("acme", [link.group_key for link in links.values()])
     waiting: dict[str, set[str]] = {}
     for key, link in links.items():
@@ -36,7 +36,7 @@ def _accounts_waiting(store: StateStore, item_keys: list[str]) -> dict[str, set[
 
 def _top_items(store: StateStore, n: int) -> list[str]:
     with store.unit() as unit:
-        return [link.item_key for link in unit.top_links("acme", n)]
+        return [link.item_key for link in unit.links.top("acme", n)]
 
 
 def _plan(stack: Stack, keys: list[str], version: str, due: date | None) -> None:

@@ -20,7 +20,7 @@ def _store_numbers(url: str) -> dict[str, object]:
     """What the state store holds, read independently of the report's queries."""
     store = StateStore(url)
     with store.unit() as unit:
-        links = unit.top_links("demo", 1000)
+        links = unit.links.top("demo", 1000)
         members = unit.group_members("demo", [link.group_key for link in links])
     store.dispose()
     arr = {}

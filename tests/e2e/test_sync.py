@@ -43,8 +43,8 @@ def test_sync_first_run_groups_feedback_into_fewer_items(stack: Stack, store: St
     assert len(linked) >= len(features) - counts.dead_letters
     assert {t["syncer_backlog_key"] for t in linked} == keys  # every item answers at least one ticket
     with store.unit() as unit:
-        assert unit.count_links("acme") == len(issues)
-        top = unit.top_links("acme", 1)[0]
+        assert unit.links.count("acme") == len(issues)
+        top = unit.links.top("acme", 1)[0]
     assert top.account_count > 1, "the most requested item should gather several customers"
     assert stack.jira.issue(top.item_key)["fields"]["customfield_10050"] == top.account_count
 
@@ -105,7 +105,7 @@ def test_sync_adopts_items_created_before_a_crash(stack: Stack, store: StateStor
     assert counts.items_adopted > 0
     assert all(n == 1 for n in _marker_labels(stack).values()), "recovery created a duplicate"
     with store.unit() as unit:
-        assert unit.count_links("acme") == len(stack.jira.issues())
+        assert unit.links.count("acme") == len(stack.jira.issues())
         assert unit.pending_group_count("acme") == 0
 
 
@@ -174,7 +174,7 @@ def test_sync_tracker_outage_fails_the_run_and_the_next_run_recovers(stack: Stac
     assert not recovered.errors
     assert all(n == 1 for n in _marker_labels(stack).values())
     with store.unit() as unit:
-        assert unit.count_links("acme") == len(stack.jira.issues())
+        assert unit.links.count("acme") == len(stack.jira.issues())
 
 
 def test_retry_replays_a_dead_letter_after_the_cause_is_fixed(stack: Stack, store: StateStore) -> None:
@@ -253,7 +253,7 @@ def test_sync_feedback_reclassified_away_leaves_its_item(stack: Stack, store: St
 
 def _top_key(store: StateStore) -> str:
     with store.unit() as unit:
-        return unit.top_links("acme", 1)[0].item_key
+        return unit.links.top("acme", 1)[0].item_key
 
 
 def test_sync_a_second_concurrent_run_of_the_same_org_is_skipped(stack: Stack, store: StateStore) -> None:
@@ -297,5 +297,5 @@ def test_sync_a_requested_stop_ends_the_pass_cleanly_and_the_next_run_finishes(
     assert not finished.interrupted
     assert all(n == 1 for n in _marker_labels(stack).values())
     with store.unit() as unit:
-        assert unit.count_links("acme") == len(stack.jira.issues())
+        assert unit.links.count("acme") == len(stack.jira.issues())
         assert unit.pending_group_count("acme") == 0

@@ -135,7 +135,7 @@ def assert_converged(stack: Stack, store: StateStore, reference: Outcome | None 
     assert set(labels.values()) == {1}, f"duplicated items: {[m for m, n in labels.items() if n > 1]}"
     assert len(labels) == len(issues), "an issue without a marker"
     with store.unit() as unit:
-        assert unit.count_links("acme") == len(issues)
+        assert unit.links.count("acme") == len(issues)
         assert unit.pending_group_count("acme") == 0
     outcome = outcome_of(stack)
     if reference is not None:
@@ -448,7 +448,7 @@ def test_vendor_clock_skew_misses_no_company_change(
     with serve(hubspot, demo_jira(), tmp_path) as stack:
         assert not run_org(stack.config(), store, "first").errors
         with store.unit() as unit:
-            top = unit.top_links("acme", 1)[0]
+            top = unit.links.top("acme", 1)[0]
             members = unit.group_members("acme", [top.group_key])[top.group_key]
         company = str(members[0].account_id)
         before = stack.jira.issue(top.item_key)["fields"]["customfield_10051"]
@@ -541,7 +541,7 @@ def test_retry_after_beyond_the_policy_stops_the_run_without_waiting(
     assert "rate limit" in failed.errors[0].lower()
     assert stack.jira.issues() == []
     with store.unit() as unit:
-        assert unit.count_links("acme") == 0
+        assert unit.links.count("acme") == 0
     recovered = run_org(stack.config(), store, "recovered")
     assert not recovered.errors
     assert_converged(stack, store, reference)

@@ -51,7 +51,7 @@ def seed(store: StateStore, org: str = "acme") -> None:
             ],
             pending=False,
         )
-        unit.save_links(
+        unit.links.save(
             org,
             [
                 _link("fp:a", "PROD-1", 2, 300_000.0),
@@ -59,7 +59,7 @@ def seed(store: StateStore, org: str = "acme") -> None:
                 _link("fp:c", "PROD-3", 1, 50_000.0),
             ],
         )
-        unit.update_item_states(org, {"PROD-1": ("open", "100", "s"), "PROD-2": ("open", "200", "s")})
+        unit.links.update_item_states(org, {"PROD-1": ("open", "100", "s"), "PROD-2": ("open", "200", "s")})
         unit.milestones.save_snapshots(
             org,
             [

@@ -45,7 +45,7 @@ def seed(store: StateStore, org: str = "acme") -> None:
             ],
             pending=False,
         )
-        unit.save_links(
+        unit.links.save(
             org,
             [
                 Link(
@@ -64,7 +64,7 @@ def seed(store: StateStore, org: str = "acme") -> None:
                 Link("g3", "m3", "jira", "PROD-3", "", "d", "Dark mode", 1, 500_000.0, "low"),
             ],
         )
-        unit.update_item_states(org, {"PROD-1": ("done", "100", "s"), "PROD-2": ("open", "200", "s")})
+        unit.links.update_item_states(org, {"PROD-1": ("done", "100", "s"), "PROD-2": ("open", "200", "s")})
         unit.milestones.save_snapshots(
             org,
             [

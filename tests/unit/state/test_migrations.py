@@ -115,7 +115,7 @@ def _seed_previous_revision(store: StateStore) -> None:
     with store.unit() as unit:
         unit.save_feedback("acme", rows)
         unit.clear_pending("acme", [group])
-        unit.save_links("acme", [link])
+        unit.links.save("acme", [link])
         unit.save_cursor("acme", "feedback", Cursor(STAMP, "3"))
         unit.save_cursor("acme", "backfill:2024-01-01", Cursor(STAMP - timedelta(days=30), "1"))
         unit.milestones.save_snapshots("acme", [make_milestone(id="100")])
@@ -123,8 +123,8 @@ def _seed_previous_revision(store: StateStore) -> None:
         unit.audit.dead_letter("acme", "hubspot", "9", "map", "no associated account/company")
         unit.audit.start_run("acme", "run-1", "run")
         unit.audit.finish_run("run-1", "partial", {"items_created": 1, "dead_letters": 1})
-        unit.record_intents("acme", "create_item", {"syncer-0123456789abcdef": group})
-        unit.mark_applied("acme", {"syncer-0123456789abcdef": "PROD-7"})
+        unit.intents.record("acme", "create_item", {"syncer-0123456789abcdef": group})
+        unit.intents.mark("acme", {"syncer-0123456789abcdef": "PROD-7"})
 
 
 def _assert_seeded_data(store: StateStore) -> None:
@@ -133,10 +133,10 @@ def _assert_seeded_data(store: StateStore) -> None:
         assert unit.get_cursor("acme", "backfill:2024-01-01") == Cursor(STAMP - timedelta(days=30), "1")
         assert unit.feedback_state("acme", "hubspot", ["1", "2", "3"]).keys() == {"1", "2", "3"}
         assert unit.pending_group_count("acme") == 1  # the Chinese ticket's group is still to be applied
-        [link] = unit.top_links("acme")
+        [link] = unit.links.top("acme")
         assert (link.item_key, link.milestone_id) == ("PROD-7", "100")
         assert link.signature == "PROD-7|open|2.4|2026-04-01"
-        assert unit.links_by_items("acme", ["PROD-7"])["PROD-7"].open_deal_value == 12_500.0
+        assert unit.links.by_items("acme", ["PROD-7"])["PROD-7"].open_deal_value == 12_500.0
         members = unit.group_members("acme", [link.group_key])[link.group_key]
         assert sorted(m.record_id for m in members) == ["1", "2"]
         assert members[0].payload["account"]["name"] == "Acme Corp"
@@ -146,7 +146,7 @@ def _assert_seeded_data(store: StateStore) -> None:
         assert (letter.record_id, letter.stage) == ("9", "map")
         [run] = unit.audit.recent_runs("acme")
         assert (run.status, run.counts["items_created"]) == ("partial", 1)
-        assert unit.pending_intents("acme", ["syncer-0123456789abcdef"]) == {}
+        assert unit.intents.pending("acme", ["syncer-0123456789abcdef"]) == {}
 
 
 def test_from_the_previous_revision_with_data_to_head(database_url: str, engine: Engine) -> None:

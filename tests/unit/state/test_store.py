@@ -71,7 +71,7 @@ def test_unlinked_feedback_lists_records_not_showing_their_item(store: StateStor
         unit.save_feedback(
             "acme", [_fb("1", "fp:a"), _fb("2", "fp:a", written="PROD-1|open||"), _fb("3", "fp:b")]
         )
-        unit.save_links("acme", [_link("fp:a", "PROD-1")])
+        unit.links.save("acme", [_link("fp:a", "PROD-1")])
     with store.unit() as unit:
         due = unit.unlinked_feedback("acme")
         assert [(f.record_id, link.item_key) for f, link in due] == [("1", "PROD-1")]
@@ -82,23 +82,23 @@ def test_unlinked_feedback_lists_records_not_showing_their_item(store: StateStor
 
 def test_links_upsert_keeps_one_row_per_group(store: StateStore) -> None:
     with store.unit() as unit:
-        unit.save_links("acme", [_link("fp:a", "PROD-1")])
-        unit.save_links("acme", [_link("fp:a", "PROD-2")])
+        unit.links.save("acme", [_link("fp:a", "PROD-1")])
+        unit.links.save("acme", [_link("fp:a", "PROD-2")])
     with store.unit() as unit:
-        assert unit.count_links("acme") == 1
-        assert list(unit.get_links("acme", ["fp:a", "fp:z"])) == ["fp:a"]
-        assert [link.item_key for link in unit.top_links("acme")] == ["PROD-2"]
+        assert unit.links.count("acme") == 1
+        assert list(unit.links.get("acme", ["fp:a", "fp:z"])) == ["fp:a"]
+        assert [link.item_key for link in unit.links.top("acme")] == ["PROD-2"]
 
 
 def test_intents_pending_until_applied(store: StateStore) -> None:
     with store.unit() as unit:
-        unit.record_intents("acme", "create_item", {"m1": "fp:a", "m2": "fp:b"})
+        unit.intents.record("acme", "create_item", {"m1": "fp:a", "m2": "fp:b"})
     with store.unit() as unit:
-        assert set(unit.pending_intents("acme", ["m1", "m2", "m3"])) == {"m1", "m2"}
-        unit.mark_applied("acme", {"m1": "PROD-1"})
-        unit.mark_applied("acme", {"m2": "refused"}, state="failed")
+        assert set(unit.intents.pending("acme", ["m1", "m2", "m3"])) == {"m1", "m2"}
+        unit.intents.mark("acme", {"m1": "PROD-1"})
+        unit.intents.mark("acme", {"m2": "refused"}, state="failed")
     with store.unit() as unit:
-        assert unit.pending_intents("acme", ["m1", "m2"]) == {}
+        assert unit.intents.pending("acme", ["m1", "m2"]) == {}
 
 
 def test_dead_letters_open_refresh_and_resolve(store: StateStore) -> None:
@@ -137,17 +137,17 @@ def test_migrations_run_from_empty_and_down_again(database_url: str) -> None:
 
 def test_item_state_survives_a_draft_update_and_feeds_the_signature(store: StateStore) -> None:
     with store.unit() as unit:
-        unit.save_links("acme", [_link("fp:a", "PROD-1")])
-        unit.update_item_states("acme", {"PROD-1": ("done", "100", "PROD-1|done|2.4|2026-04-01")})
-        unit.save_links("acme", [_link("fp:a", "PROD-1")])  # a later draft update
+        unit.links.save("acme", [_link("fp:a", "PROD-1")])
+        unit.links.update_item_states("acme", {"PROD-1": ("done", "100", "PROD-1|done|2.4|2026-04-01")})
+        unit.links.save("acme", [_link("fp:a", "PROD-1")])  # a later draft update
     with store.unit() as unit:
-        link = unit.links_by_items("acme", ["PROD-1"])["PROD-1"]
+        link = unit.links.by_items("acme", ["PROD-1"])["PROD-1"]
         assert (link.item_status, link.milestone_id, link.signature) == (
             "done",
             "100",
             "PROD-1|done|2.4|2026-04-01",
         )
-        assert [x.item_key for x in unit.links_in_milestones("acme", ["100"])] == ["PROD-1"]
+        assert [x.item_key for x in unit.links.in_milestones("acme", ["100"])] == ["PROD-1"]
 
 
 def test_refresh_accounts_rewrites_snapshots_and_marks_groups_pending(store: StateStore) -> None:

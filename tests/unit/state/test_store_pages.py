@@ -24,7 +24,7 @@ def test_unlinked_feedback_pages_in_record_id_order_with_whole_links(store: Stat
     records.append(_fb("009", "fp:c"))  # no item yet
     with store.unit() as unit:
         unit.save_feedback("acme", list(reversed(records)))
-        unit.save_links("acme", list(links.values()))
+        unit.links.save("acme", list(links.values()))
     seen: list[tuple[str, Link]] = []
     after = ""
     with store.unit() as unit:
