@@ -90,35 +90,28 @@ def measure_backfill(tickets: int, companies: int, scale: float) -> dict[str, An
         # them by version). Started once the overlap has passed, it settles every cursor (ingest.py
         # `_settle`; `Date` has whole seconds, hence the extra second); after it, a quiet run is no-op.
         time.sleep(w.config.crm.overlap_seconds + 1.5)
-        w.clear_logs()
-        echoes, echoes_wall, _ = w.run("echoes")
-        out["echo_requests"] = echoes.requests
-        out["echo_pulled"] = echoes.feedback_pulled
-        out["echo_wall_s"] = round(echoes_wall, 2)
-        out["echo_by_endpoint"] = _by_endpoint(
-            [(e.method, e.path) for e in w.hub.log.entries() + w.jira.log.entries()]
-        )
-        w.clear_logs()
-        noop, noop_wall, _ = w.run("no-op")
-        out["noop_requests"] = noop.requests
-        out["noop_pulled"] = noop.feedback_pulled
-        out["noop_wall_s"] = round(noop_wall, 2)
-        out["noop_by_endpoint"] = _by_endpoint(
-            [(e.method, e.path) for e in w.hub.log.entries() + w.jira.log.entries()]
-        )
-        _edit_one_linked(w)
-        time.sleep(SEARCH_LAG_S + 0.2)
-        w.clear_logs()
-        one, one_wall, _ = w.run("one change")
-        out["one_change_requests"] = one.requests
+        for name, key in (("echoes", "echo"), ("no-op", "noop"), ("one change", "one_change")):
+            if key == "one_change":
+                _edit_one_linked(w)
+                time.sleep(SEARCH_LAG_S + 0.2)
+            out.update(_incremental(w, name, key))
+            out["http_429"] += w.statuses().get(429, 0)  # every run's, before the next clears the logs
         out["one_change_writes"] = _write_requests(w)
-        out["one_change_pulled"] = one.feedback_pulled
-        out["one_change_wall_s"] = round(one_wall, 2)
-        out["one_change_by_endpoint"] = _by_endpoint(
-            [(e.method, e.path) for e in w.hub.log.entries() + w.jira.log.entries()]
-        )
-        out["http_429"] += w.statuses().get(429, 0)
     return out
+
+
+def _incremental(w: World, name: str, key: str) -> dict[str, Any]:
+    """One incremental run on fresh request logs: `{key}_requests`, `_pulled`, `_wall_s`, `_by_endpoint`."""
+    w.clear_logs()
+    counts, wall, _ = w.run(name)
+    return {
+        f"{key}_requests": counts.requests,
+        f"{key}_pulled": counts.feedback_pulled,
+        f"{key}_wall_s": round(wall, 2),
+        f"{key}_by_endpoint": _by_endpoint(
+            [(e.method, e.path) for e in w.hub.log.entries() + w.jira.log.entries()]
+        ),
+    }
 
 
 def _by_endpoint(calls: list[tuple[str, str]]) -> dict[str, int]:
