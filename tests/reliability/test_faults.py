@@ -37,7 +37,7 @@ from syncer.service import run_org
 from syncer.state import StateStore
 from tests.e2e.conftest import TOKEN, Stack
 
-CLIENT_TIMEOUT = 0.5
+CLIENT_TIMEOUT = 2.0  # long enough for a bulk create on a loaded CI machine (4 workers, 2 cores)
 STALL = 2 * CLIENT_TIMEOUT
 TICKET_SEARCH = "/crm/v3/objects/tickets/search"
 JIRA_SEARCH = "/rest/api/3/search/jql"
