@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from syncer.state.records import DeadLetter, RunRecord
-from syncer.state.sql import chunks
+from syncer.state.sql import chunks, utc_now
 from syncer.state.tables import DeadLetterRow, RunRow
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AuditRepo:
@@ -26,7 +21,7 @@ class AuditRepo:
         self, org: str, system: str, record_id: str, stage: str, reason: str, payload: str = ""
     ) -> bool:
         """Record (or refresh) an open dead letter for this record and stage; True when newly opened."""
-        now = _now()
+        now = utc_now()
         row = self._s.scalars(
             select(DeadLetterRow).where(
                 DeadLetterRow.org == org,
@@ -64,7 +59,7 @@ class AuditRepo:
                     DeadLetterRow.record_id.in_(chunk),
                     DeadLetterRow.resolved_at.is_(None),
                 )
-                .values(resolved_at=_now())
+                .values(resolved_at=utc_now())
             )
 
     def open_dead_letters(self, org: str, limit: int = 100) -> list[DeadLetter]:
@@ -88,7 +83,7 @@ class AuditRepo:
         return int(self._s.scalar(stmt) or 0)
 
     def start_run(self, org: str, run_id: str, kind: str) -> None:
-        self._s.add(RunRow(id=run_id, org=org, kind=kind, status="running", counts={}, started_at=_now()))
+        self._s.add(RunRow(id=run_id, org=org, kind=kind, status="running", counts={}, started_at=utc_now()))
 
     def finish_run(
         self, run_id: str, status: str, counts: Mapping[str, Any], error: str | None = None
@@ -96,7 +91,7 @@ class AuditRepo:
         self._s.execute(
             update(RunRow)
             .where(RunRow.id == run_id)
-            .values(status=status, counts=dict(counts), error=error, finished_at=_now())
+            .values(status=status, counts=dict(counts), error=error, finished_at=utc_now())
         )
 
     def recent_runs(self, org: str, limit: int = 10) -> list[RunRecord]:

@@ -4,12 +4,12 @@ died in between finds the intent and looks for the object instead of creating a 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from syncer.state.sql import chunks
+from syncer.state.sql import chunks, utc_now
 from syncer.state.tables import IntentRow
 
 
@@ -19,7 +19,7 @@ class IntentRepo:
 
     def record(self, org: str, kind: str, targets: Mapping[str, str]) -> None:
         """op key -> target; recorded (and committed by the caller) before the remote call."""
-        now = _now()
+        now = utc_now()
         existing: dict[str, IntentRow] = {}
         for chunk in chunks(sorted(targets)):
             stmt = select(IntentRow).where(IntentRow.org == org, IntentRow.op_key.in_(chunk))
@@ -59,12 +59,8 @@ class IntentRepo:
         stmt = (
             update(IntentRow)
             .where(IntentRow.org == org, IntentRow.op_key == bindparam("b_op_key"))
-            .values(state=state, result=bindparam("b_result"), updated_at=_now())
+            .values(state=state, result=bindparam("b_result"), updated_at=utc_now())
         )
         params = [{"b_op_key": k, "b_result": r[:300]} for k, r in sorted(results.items())]
         self._s.flush()  # rows added in this unit must exist before a connection-level statement
         self._s.connection().execute(stmt, params)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, delete, update
 from sqlalchemy.exc import IntegrityError
 
+from syncer.state.sql import utc_now
 from syncer.state.store import StateStore
 from syncer.state.tables import LeaseRow
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class OrgLease:
@@ -33,7 +30,7 @@ class OrgLease:
     def acquire(self) -> bool:
         """Take the lease if it is free, expired, already ours, or held by a process on this host
         that no longer exists (a crashed run restarted on the same machine need not wait for expiry)."""
-        now = _now()
+        now = utc_now()
         with self._store.session() as session, session.begin():
             current = session.get(LeaseRow, self.org)
             dead = current is not None and _holder_is_dead(current.holder, self.holder)
@@ -70,7 +67,7 @@ class OrgLease:
             result = session.execute(
                 update(LeaseRow)
                 .where(LeaseRow.org == self.org, LeaseRow.holder == self.holder)
-                .values(expires_at=_now() + self._ttl)
+                .values(expires_at=utc_now() + self._ttl)
             )
             held = bool(_rowcount(result))
         self._renewed = time.monotonic() if held else None
@@ -83,7 +80,7 @@ class OrgLease:
     def holder_now(self) -> str | None:
         with self._store.session() as session:
             row = session.get(LeaseRow, self.org)
-            return row.holder if row is not None and row.expires_at >= _now() else None
+            return row.holder if row is not None and row.expires_at >= utc_now() else None
 
 
 def _rowcount(result: Result[Any]) -> int:

@@ -4,14 +4,13 @@ tracker state (status, milestone) as last seen."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from syncer.state.records import ITEM_STATE, Link
-from syncer.state.sql import chunks, upsert
+from syncer.state.sql import chunks, upsert, utc_now
 from syncer.state.tables import LinkRow
 
 
@@ -28,7 +27,7 @@ class LinkRepo:
 
     def save(self, org: str, links: Sequence[Link]) -> None:
         """Upsert what we rendered; the item's tracker state (status, milestone) is kept on conflict."""
-        now = _now()
+        now = utc_now()
         rows = [{"org": org, **_link_columns(link), "created_at": now, "updated_at": now} for link in links]
         keep = ITEM_STATE | {"org", "group_key", "created_at"}
         drafted = [c for c in (rows[0] if rows else {}) if c not in keep]
@@ -45,7 +44,7 @@ class LinkRepo:
                 item_status=bindparam("b_status"),
                 milestone_id=bindparam("b_milestone"),
                 signature=bindparam("b_signature"),
-                updated_at=_now(),
+                updated_at=utc_now(),
             )
         )
         params = [
@@ -102,42 +101,9 @@ LINK_COLUMNS = (
 
 
 def _link(row: LinkRow) -> Link:
-    return Link(
-        row.group_key,
-        row.marker,
-        row.tracker,
-        row.item_key,
-        row.item_url,
-        row.draft_hash,
-        row.title,
-        row.account_count,
-        row.total_arr,
-        row.priority,
-        row.open_deal_value,
-        row.item_status,
-        row.milestone_id,
-        row.signature,
-    )
+    return Link(*(getattr(row, column.key) for column in LINK_COLUMNS))
 
 
 def _link_columns(link: Link) -> dict[str, Any]:
-    return {
-        "group_key": link.group_key,
-        "marker": link.marker,
-        "tracker": link.tracker,
-        "item_key": link.item_key,
-        "item_url": link.item_url,
-        "draft_hash": link.draft_hash,
-        "title": link.title[:300],
-        "account_count": link.account_count,
-        "total_arr": link.total_arr,
-        "priority": link.priority,
-        "open_deal_value": link.open_deal_value,
-        "item_status": link.item_status,
-        "milestone_id": link.milestone_id,
-        "signature": link.signature,
-    }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    values = {column.key: getattr(link, column.key) for column in LINK_COLUMNS}
+    return {**values, "title": link.title[:300]}

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mappings.models import Alert, Milestone, MilestoneState
-from syncer.state.sql import chunks, upsert
+from syncer.state.sql import chunks, upsert, utc_now
 from syncer.state.tables import AlertRow, MilestoneRow
 
 
@@ -25,10 +24,6 @@ class MilestoneSummary:
     milestone: Milestone
     alerts_sent: int
     at_risk: int
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class MilestoneRepo:
@@ -65,7 +60,7 @@ class MilestoneRepo:
             existing.update(
                 self._s.scalars(select(AlertRow.key).where(AlertRow.org == org, AlertRow.key.in_(chunk)))
             )
-        now = _now()
+        now = utc_now()
         fresh = {a.key: a for a in alerts if a.key not in existing}
         rows = [
             {
@@ -99,7 +94,7 @@ class MilestoneRepo:
     def mark(self, org: str, state: str, results: Mapping[str, str | None], *, error: bool = False) -> None:
         """Set `state` on these alert keys, storing the remote id (or the error text)."""
         for key, value in results.items():
-            values: dict[str, object] = {"state": state, "updated_at": _now()}
+            values: dict[str, object] = {"state": state, "updated_at": utc_now()}
             values["error" if error else "remote_id"] = value
             self._s.execute(update(AlertRow).where(AlertRow.org == org, AlertRow.key == key).values(**values))
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 CHUNK = 500  # stay well under SQLite's bound-parameter limit
+
+
+def utc_now() -> datetime:
+    """The time every repository stamps its rows with (aware UTC)."""
+    return datetime.now(UTC)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:

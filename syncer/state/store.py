@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, select, update
@@ -18,7 +17,7 @@ from syncer.state.intent_repo import IntentRepo
 from syncer.state.link_repo import LINK_COLUMNS, LinkRepo
 from syncer.state.milestone_repo import MilestoneRepo
 from syncer.state.records import DeadLetter, Link, StoredFeedback
-from syncer.state.sql import chunks, upsert
+from syncer.state.sql import chunks, upsert, utc_now
 from syncer.state.tables import (
     CursorRow,
     DeadLetterRow,
@@ -27,10 +26,6 @@ from syncer.state.tables import (
     LinkRow,
 )
 from syncer.state.version_repo import VersionRepo
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class StateStoreError(Exception):
@@ -118,7 +113,7 @@ class Unit:
         upsert(
             self._s,
             CursorRow.__table__,
-            [{"org": org, "stream": stream, "position": cursor.to_str(), "updated_at": _now()}],
+            [{"org": org, "stream": stream, "position": cursor.to_str(), "updated_at": utc_now()}],
             ("org", "stream"),
         )
 
@@ -145,7 +140,7 @@ class Unit:
             )
 
     def mark_groups_dirty(self, org: str, group_keys: Collection[str]) -> None:
-        now = _now()
+        now = utc_now()
         rows = [{"org": org, "group_key": key, "created_at": now} for key in sorted(set(group_keys))]
         upsert(self._s, DirtyGroupRow, rows, ("org", "group_key"), update=())
 
@@ -157,7 +152,7 @@ class Unit:
 
     def save_feedback(self, org: str, records: Sequence[StoredFeedback], pending: bool = True) -> None:
         """Upsert changed records; `pending` ones wait until their group is applied."""
-        now = _now()
+        now = utc_now()
         rows = [
             {
                 "org": org,
@@ -383,7 +378,7 @@ class Unit:
         self.milestones.mark(org, "pending", alerts)
         for letter in letters:
             self._s.execute(
-                update(DeadLetterRow).where(DeadLetterRow.id == letter.id).values(resolved_at=_now())
+                update(DeadLetterRow).where(DeadLetterRow.id == letter.id).values(resolved_at=utc_now())
             )
 
 
