@@ -66,16 +66,17 @@ class CrmSearch:
         never returned; and a query that never pages past `limit` never meets the 10,000-result cap.
         """
         check = guard_tokens()
-        lo, seen, opening = low, set[str](), True
+        lo, seen = low, set[str]()
         self.window_total = None
         self.first_served_at = None
         if lo > high:
             return
-        answer = Prefetch(partial(self._post_dated, self._window_body(lo, high, None)))
+
+        def ask(start: int) -> Prefetch[tuple[Raw, datetime | None]]:
+            return Prefetch(partial(self._post_dated, self._window_body(start, high, None)))
+
+        body, self.first_served_at = ask(lo).result()
         while True:
-            body, served_at = answer.result()
-            if opening:
-                self.first_served_at, opening = served_at, False
             found = results(body, "search")
             if self.window_total is None and isinstance(body.get("total"), int):
                 self.window_total = body["total"]  # the first query's total: the whole window
@@ -93,14 +94,14 @@ class CrmSearch:
                 check(lo)
                 if lo > high:
                     return
-                answer = Prefetch(partial(self._post_dated, self._window_body(lo, high, None)))
-                continue
-            lo, seen = last, {_id(r) for r in found if to_epoch_ms(_stamp(r)) == last}
-            check(lo)
-            # the next page is asked for now and read while the caller stores this one
-            answer = Prefetch(partial(self._post_dated, self._window_body(lo, high, None)))
-            if fresh:
-                yield fresh
+                answer = ask(lo)
+            else:
+                lo, seen = last, {_id(r) for r in found if to_epoch_ms(_stamp(r)) == last}
+                check(lo)
+                answer = ask(lo)  # the next page is asked for now and read while the caller stores this one
+                if fresh:
+                    yield fresh
+            body, _ = answer.result()
 
     def iter_matching(self, filters: list[Raw]) -> Generator[list[Raw], None, None]:
         """Every record matching one filter group, by ascending id (small result sets: no cap handling)."""
