@@ -31,8 +31,8 @@ from syncer.state import StateStore, StoredFeedback, Unit
 log = structlog.get_logger("syncer.ingest")
 
 DEAD_GROUP = "dead:"  # stored records that could not be grouped (e.g. no account); never planned
-# a settled pull resumes this far after its cursor: below every CRM's stamp resolution (HubSpot and
-# Jiandaoyun: ms), and adapters floor `since` to their own resolution, so nothing is ever skipped
+# a settled pull resumes this far after its cursor: at or below every CRM's stamp resolution (HubSpot,
+# Jiandaoyun: ms; Salesforce: s), and adapters floor `since` to their own resolution: nothing is skipped
 SETTLED_STEP = timedelta(milliseconds=1)
 
 
