@@ -8,7 +8,7 @@ association read for deals we already know, and re-reads no company whose deal w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -57,15 +57,11 @@ class HubSpotAccounts:
         for group in chunks(list(dict.fromkeys(company_ids)), ASSOCIATION_BATCH_SIZE):
             self._fetch_group(group)
 
-    def fresh_pages(self, company_ids: Sequence[str], seen: set[str]) -> Iterator[Page[Account]]:
-        """Re-read the companies not `seen` yet this run (even if cached: they changed)."""
-        (pages,) = self.fresh_batches([company_ids], seen)
-        yield from pages
-
     def fresh_batches(self, batches: Sequence[Sequence[str]], seen: set[str]) -> list[list[Page[Account]]]:
-        """Like `fresh_pages` for several search batches at once: their companies are read together (up
-        to 1,000 per association read, 100 per company and deal batch read, however the batches split
-        them) and come back as each batch's own pages of at most 100 accounts, in batch order."""
+        """Re-read the companies not `seen` yet this run (even if cached: they changed), for several
+        search batches at once: read together (up to 1,000 per association read, 100 per company and
+        deal batch read, however the batches split them), they come back as each batch's own pages of
+        at most 100 accounts, in batch order."""
         news: list[list[str]] = []
         for ids in batches:
             new = [c for c in dict.fromkeys(ids) if c not in seen]
@@ -86,15 +82,10 @@ class HubSpotAccounts:
                 pages.append(Page(accounts, cursor=None))
         return pages
 
-    def companies_of_changed_deals(self, deals: Mapping[str, str]) -> list[str]:
-        """Companies to re-read for these deals (id -> stamp): none for a deal this run already read
-        at that stamp; the cached association where we have one; one v4 read for the rest."""
-        (companies,) = self.companies_of_deal_batches([deals])
-        return companies
-
     def companies_of_deal_batches(self, batches: Sequence[Mapping[str, str]]) -> list[list[str]]:
-        """`companies_of_changed_deals` for several search batches, with one v4 read (per 1,000) for
-        the deals of all of them whose company is not known yet."""
+        """Companies to re-read for each batch of deals (id -> stamp): none for a deal this run already
+        read at that stamp; the cached association where we have one; one v4 read (per 1,000) for the
+        deals of all batches whose company is not known yet."""
         changed = [[d for d, stamp in deals.items() if self._deal_stamp.get(d) != stamp] for deals in batches]
         unmapped = list(dict.fromkeys(d for ids in changed for d in ids if d not in self._deal_company))
         found = read_associations(self._http, "deals", "companies", unmapped) if unmapped else {}
