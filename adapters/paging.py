@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextvars
+import queue
 import threading
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar, cast
@@ -101,3 +102,52 @@ class Prefetch(Generic[T]):
         if self._error is not None:
             raise self._error
         return cast(T, self._result)
+
+
+_END = object()
+
+
+def read_ahead(source: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """`source`'s items, produced on a thread up to `depth` ahead of the consumer: the vendor answers the
+    next page's requests while the caller stores the current one. Order, items and the source's
+    exception (raised in the caller's thread, at the point it occurred in the sequence) are unchanged;
+    closing this iterator stops the producer after the item it is working on and closes `source`."""
+    ready: queue.Queue[tuple[object, Exception | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(item: object, error: Exception | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put((item, error), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in source:
+                if not hand_over(item):
+                    return
+            hand_over(_END)
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer's thread, raised there unchanged
+            hand_over(_END, exc)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(produce,), daemon=True, name="read-ahead")
+    thread.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield cast(T, item)
+    finally:
+        stop.set()
+        thread.join()

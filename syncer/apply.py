@@ -7,13 +7,14 @@ intent looks the marker up remotely and adopts what it finds instead of creating
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
 from adapters.errors import PermanentError
+from adapters.paging import read_ahead
 from mappings.feedback import Member, PriorityWeights
 from mappings.models import BacklogDraft, BacklogItem
 from mappings.render import RenderOptions, render_draft, render_orphan
@@ -245,9 +246,8 @@ class Apply:
         unit.audit.resolve_dead_letters(self._org, self._tracker.system, [p.key for p, _ in done])
 
     # -- write-back ---------------------------------------------------------------------------------
-    def write_back(self) -> None:
-        """Show each feedback record its item's key, link, status, milestone and due date (batched);
-        only records whose shown state differs from the item's are written."""
+    def _due_pages(self) -> Iterator[list[tuple[StoredFeedback, Link]]]:
+        """Feedback whose shown item state is stale, in record order, a page at a time."""
         after = ""
         while True:
             with self._store.unit() as unit:
@@ -255,6 +255,13 @@ class Apply:
             if not due:
                 return
             after = due[-1][0].record_id
+            yield due
+
+    def write_back(self) -> None:
+        """Show each feedback record its item's key, link, status, milestone and due date (batched);
+        only records whose shown state differs from the item's are written. The next page is read
+        from the store while the CRM takes the current one."""
+        for due in read_ahead(self._due_pages()):
             links = [link_from_signature(f.record_id, link.signature, link.item_url) for f, link in due]
             results = self._crm.link_feedback(links)
             self._failpoint("writeback.remote_done")

@@ -19,13 +19,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
-from adapters.paging import KnownVersions, Page, nothing_known
+from adapters.paging import KnownVersions, Page, nothing_known, read_ahead
 from mappings.feedback import FeedbackFilter, group_key, is_product_feedback
 from mappings.models import Account, Cursor, Feedback
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSource
-from syncer.records import content_hash, shown_signature, to_payload
+from syncer.records import dumped_hash, shown_signature, to_payload
 from syncer.state import StateStore, StoredFeedback, Unit
 
 log = structlog.get_logger("syncer.ingest")
@@ -99,7 +99,7 @@ class Ingest:
             until=until.isoformat(),
         )
         served_at: datetime | None = None
-        for n, page in enumerate(self._crm.iter_changed_feedback(since, until)):
+        for n, page in enumerate(read_ahead(self._crm.iter_changed_feedback(since, until))):
             served_at = page.served_at if n == 0 else served_at
             self._ingest(stream, page)
             self._failpoint("pull.page_saved")
@@ -116,7 +116,7 @@ class Ingest:
         since = self._pull_from(stream, None, overlap)
         self._use_versions(True)
         served_at: datetime | None = None
-        for n, page in enumerate(self._crm.iter_changed_accounts(since, until)):
+        for n, page in enumerate(read_ahead(self._crm.iter_changed_accounts(since, until))):
             served_at = page.served_at if n == 0 else served_at
             snapshots = {a.id: a.model_dump(mode="json") for a in page.items}
             self._accounts.update({a.id: a for a in page.items})
@@ -178,7 +178,8 @@ class Ingest:
         counts.feedback_ignored += len(page.items) - len(wanted)
         with self._store.unit() as unit:
             known = unit.feedback_state(org, system, [fb.id for fb in page.items])
-        hashes = {fb.id: content_hash(fb) for fb in wanted}  # computed once per record
+        dumps = {fb.id: fb.model_dump(mode="json") for fb in wanted}  # once per record: hash and payload
+        hashes = {i: dumped_hash(d) for i, d in dumps.items()}
         changed = [fb for fb in wanted if known.get(fb.id, ("", ""))[0] != hashes[fb.id]]
         dropped = sorted({fb.id for fb in page.items if fb.id in known} - {fb.id for fb in wanted})
         accounts = self._accounts_for(changed)
@@ -198,9 +199,14 @@ class Ingest:
                     org, system, fb.id, "map", reason, fb.model_dump_json()
                 )
             snapshots: dict[str, dict[str, Any]] = {}  # each account dumped once per page, not per record
-            stored = [self._stored(fb, hashes[fb.id], groups[fb.id], accounts, snapshots) for fb in good]
+            stored = [
+                self._stored(fb, dumps[fb.id], hashes[fb.id], groups[fb.id], accounts, snapshots)
+                for fb in good
+            ]
             unit.save_feedback(org, stored)
-            dead_rows = [self._stored(fb, hashes[fb.id], DEAD_GROUP, {}, snapshots) for fb, _ in dead]
+            dead_rows = [
+                self._stored(fb, dumps[fb.id], hashes[fb.id], DEAD_GROUP, {}, snapshots) for fb, _ in dead
+            ]
             unit.save_feedback(org, dead_rows, pending=False)
             unit.forget_feedback(org, system, dropped)
             unit.mark_groups_dirty(org, abandoned)
@@ -255,6 +261,7 @@ class Ingest:
     def _stored(
         self,
         fb: Feedback,
+        dumped: Mapping[str, Any],
         digest: str,
         group: str,
         accounts: Mapping[str, Account | None],
@@ -268,7 +275,7 @@ class Ingest:
             record_id=fb.id,
             group_key=group,
             content_hash=digest,
-            payload=to_payload(fb, None, snapshots.get(account.id) if account else None),
+            payload=to_payload(dumped, None, snapshots.get(account.id) if account else None),
             written_key=shown_signature(fb),
             account_id=fb.account_id,
         )

@@ -16,7 +16,12 @@ _VOLATILE = {"updated_at", "backlog_key", "backlog_status", "backlog_milestone",
 
 def content_hash(fb: Feedback) -> str:
     """Hash of what matters in a feedback record; a re-read of an unchanged record hashes the same."""
-    data = fb.model_dump(mode="json", exclude=_VOLATILE)
+    return dumped_hash(fb.model_dump(mode="json"))
+
+
+def dumped_hash(dumped: Mapping[str, Any]) -> str:
+    """`content_hash` of a record already dumped (`model_dump(mode="json")`): one dump, hash and payload."""
+    data = {k: v for k, v in dumped.items() if k not in _VOLATILE}
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -56,12 +61,16 @@ def marker_for(org: str, group_key: str) -> str:
 
 
 def to_payload(
-    fb: Feedback, account: Account | None, account_json: Mapping[str, Any] | None = None
+    fb: Feedback | Mapping[str, Any],
+    account: Account | None,
+    account_json: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What the store keeps of a record; `account_json` is an account already dumped (shared by a page)."""
+    """What the store keeps of a record (given as a model or already dumped); `account_json` is an
+    account already dumped (shared by a page)."""
     if account_json is None and account is not None:
         account_json = account.model_dump(mode="json")
-    return {"feedback": fb.model_dump(mode="json"), "account": account_json}
+    feedback = fb.model_dump(mode="json") if isinstance(fb, Feedback) else dict(fb)
+    return {"feedback": feedback, "account": account_json}
 
 
 def from_payload(payload: Mapping[str, Any]) -> tuple[Feedback, Account | None]:
