@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from syncer.state.records import DeadLetter, RunRecord
-from syncer.state.sql import chunks, utc_now
-from syncer.state.tables import DeadLetterRow, RunRow
+from syncer.state.sql import chunks, execute, utc_now
+from syncer.state.tables import DEAD_LETTERS, DeadLetterRow, RunRow
 
 
 class AuditRepo:
@@ -22,44 +22,21 @@ class AuditRepo:
     ) -> bool:
         """Record (or refresh) an open dead letter for this record and stage; True when newly opened."""
         now = utc_now()
-        row = self._s.scalars(
-            select(DeadLetterRow).where(
-                DeadLetterRow.org == org,
-                DeadLetterRow.system == system,
-                DeadLetterRow.record_id == record_id,
-                DeadLetterRow.stage == stage,
-                DeadLetterRow.resolved_at.is_(None),
-            )
-        ).first()
+        key = {"org": org, "system": system, "record_id": record_id, "stage": stage}
+        row = execute(self._s, _OPEN_LETTER, key).first()
         if row is None:
-            self._s.add(
-                DeadLetterRow(
-                    org=org,
-                    system=system,
-                    record_id=record_id,
-                    stage=stage,
-                    reason=reason,
-                    payload=payload[:20_000],
-                    attempts=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            letter = {**key, "reason": reason, "payload": payload[:20_000], "attempts": 1}
+            execute(self._s, _ADD_LETTER, {**letter, "created_at": now, "updated_at": now})
             return True
-        row.reason, row.attempts, row.updated_at = reason, row.attempts + 1, now
+        refreshed = {"b_id": row.id, "b_reason": reason, "b_attempts": row.attempts + 1, "b_now": now}
+        execute(self._s, _REFRESH_LETTER, refreshed)
         return False
 
     def resolve_dead_letters(self, org: str, system: str, record_ids: Collection[str]) -> None:
+        now = utc_now()
         for chunk in chunks(sorted(record_ids)):
-            self._s.execute(
-                update(DeadLetterRow)
-                .where(
-                    DeadLetterRow.org == org,
-                    DeadLetterRow.system == system,
-                    DeadLetterRow.record_id.in_(chunk),
-                    DeadLetterRow.resolved_at.is_(None),
-                )
-                .values(resolved_at=utc_now())
+            execute(
+                self._s, _RESOLVE_LETTERS, {"b_org": org, "b_system": system, "b_ids": chunk, "b_now": now}
             )
 
     def open_dead_letters(self, org: str, limit: int = 100) -> list[DeadLetter]:
@@ -100,3 +77,30 @@ class AuditRepo:
             RunRecord(r.id, r.kind, r.status, r.started_at, r.finished_at, dict(r.counts or {}), r.error)
             for r in self._s.scalars(stmt)
         ]
+
+
+# run for every page, built once: building a statement and its cache key cost more than running it
+_OPEN_LETTER = select(DEAD_LETTERS.c.id, DEAD_LETTERS.c.attempts).where(
+    DEAD_LETTERS.c.org == bindparam("org"),
+    DEAD_LETTERS.c.system == bindparam("system"),
+    DEAD_LETTERS.c.record_id == bindparam("record_id"),
+    DEAD_LETTERS.c.stage == bindparam("stage"),
+    DEAD_LETTERS.c.resolved_at.is_(None),
+)
+_ADD_LETTER = insert(DEAD_LETTERS)
+_REFRESH_LETTER = (
+    update(DEAD_LETTERS)
+    .where(DEAD_LETTERS.c.id == bindparam("b_id"))
+    .values(reason=bindparam("b_reason"), attempts=bindparam("b_attempts"), updated_at=bindparam("b_now"))
+)
+# Core, not the ORM's bulk update, which also searches the rows this unit loaded for matches
+_RESOLVE_LETTERS = (
+    update(DEAD_LETTERS)
+    .where(
+        DEAD_LETTERS.c.org == bindparam("b_org"),
+        DEAD_LETTERS.c.system == bindparam("b_system"),
+        DEAD_LETTERS.c.record_id.in_(bindparam("b_ids", expanding=True)),
+        DEAD_LETTERS.c.resolved_at.is_(None),
+    )
+    .values(resolved_at=bindparam("b_now"))
+)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from syncer.state.records import ITEM_STATE, Link
-from syncer.state.sql import chunks, upsert, utc_now
-from syncer.state.tables import LinkRow
+from syncer.state.sql import chunks, execute, upsert, utc_now
+from syncer.state.tables import LINKS, LinkRow
 
 
 class LinkRepo:
@@ -21,8 +21,8 @@ class LinkRepo:
     def get(self, org: str, group_keys: Collection[str]) -> dict[str, Link]:
         links: dict[str, Link] = {}
         for chunk in chunks(sorted(group_keys)):
-            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.group_key.in_(chunk))
-            links.update({row.group_key: _link(row) for row in self._s.scalars(stmt)})
+            stmt = select(*LINK_COLUMNS).where(LINKS.c.org == org, LINKS.c.group_key.in_(chunk))
+            links.update({link.group_key: link for link in self._links(stmt)})
         return links
 
     def save(self, org: str, links: Sequence[Link]) -> None:
@@ -57,51 +57,52 @@ class LinkRepo:
     def by_items(self, org: str, item_keys: Collection[str]) -> dict[str, Link]:
         found: dict[str, Link] = {}
         for chunk in chunks(sorted(item_keys)):
-            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.item_key.in_(chunk))
-            found.update({row.item_key: _link(row) for row in self._s.scalars(stmt)})
+            stmt = select(*LINK_COLUMNS).where(LINKS.c.org == org, LINKS.c.item_key.in_(chunk))
+            found.update({link.item_key: link for link in self._links(stmt)})
         return found
 
     def in_milestones(self, org: str, milestone_ids: Collection[str]) -> list[Link]:
         links: list[Link] = []
         for chunk in chunks(sorted(milestone_ids)):
-            stmt = select(LinkRow).where(LinkRow.org == org, LinkRow.milestone_id.in_(chunk))
-            links.extend(_link(row) for row in self._s.scalars(stmt))
+            stmt = select(*LINK_COLUMNS).where(LINKS.c.org == org, LINKS.c.milestone_id.in_(chunk))
+            links.extend(self._links(stmt))
         return sorted(links, key=lambda link: link.item_key)
 
     def top(self, org: str, limit: int = 10) -> list[Link]:
+        li = LINKS.c
         stmt = (
-            select(LinkRow)
-            .where(LinkRow.org == org)
-            .order_by(LinkRow.account_count.desc(), LinkRow.total_arr.desc(), LinkRow.item_key)
+            select(*LINK_COLUMNS)
+            .where(li.org == org)
+            .order_by(li.account_count.desc(), li.total_arr.desc(), li.item_key)
             .limit(limit)
         )
-        return [_link(row) for row in self._s.scalars(stmt)]
+        return self._links(stmt)
 
     def count(self, org: str) -> int:
         return int(self._s.scalar(select(func.count()).select_from(LinkRow).where(LinkRow.org == org)) or 0)
 
+    def _links(self, stmt: Select[Any]) -> list[Link]:
+        """Links from plain columns (LINK_COLUMNS), not ORM rows: no entity loading, no identity map."""
+        return [Link(*row) for row in execute(self._s, stmt).all()]
 
-# LinkRow's columns in the order of Link's fields
+
+# the links table's columns in the order of Link's fields
 LINK_COLUMNS = (
-    LinkRow.group_key,
-    LinkRow.marker,
-    LinkRow.tracker,
-    LinkRow.item_key,
-    LinkRow.item_url,
-    LinkRow.draft_hash,
-    LinkRow.title,
-    LinkRow.account_count,
-    LinkRow.total_arr,
-    LinkRow.priority,
-    LinkRow.open_deal_value,
-    LinkRow.item_status,
-    LinkRow.milestone_id,
-    LinkRow.signature,
+    LINKS.c.group_key,
+    LINKS.c.marker,
+    LINKS.c.tracker,
+    LINKS.c.item_key,
+    LINKS.c.item_url,
+    LINKS.c.draft_hash,
+    LINKS.c.title,
+    LINKS.c.account_count,
+    LINKS.c.total_arr,
+    LINKS.c.priority,
+    LINKS.c.open_deal_value,
+    LINKS.c.item_status,
+    LINKS.c.milestone_id,
+    LINKS.c.signature,
 )
-
-
-def _link(row: LinkRow) -> Link:
-    return Link(*(getattr(row, column.key) for column in LINK_COLUMNS))
 
 
 def _link_columns(link: Link) -> dict[str, Any]:

@@ -10,6 +10,7 @@ locked until it ends.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +32,9 @@ class RehearsalStore(StateStore):
             event.listen(self._engine, "connect", _sqlite_manual_transactions)
             event.listen(self._engine, "begin", _sqlite_begin)
         self._connection = self._engine.connect()
+        # the engine's read-ahead thread opens units too: on the one connection their savepoints
+        # would interleave (PostgreSQL: "savepoint ... does not exist"), so units take turns
+        self._one_unit_at_a_time = threading.RLock()
         self._outer = self._connection.begin()
         self._sessions = sessionmaker(
             bind=self._connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
@@ -44,7 +48,7 @@ class RehearsalStore(StateStore):
 
     @contextmanager
     def unit(self) -> Iterator[Unit]:
-        with self._sessions() as session, session.begin():
+        with self._one_unit_at_a_time, self._sessions() as session, session.begin():
             yield Unit(session, self.dialect)
 
     def close(self) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+from sqlalchemy import CursorResult, Executable, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,9 +20,80 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def json_dumps(value: Any) -> str:
+    """The JSON columns' serializer: orjson, several times faster than the stdlib on payloads. What
+    orjson refuses (ints beyond 64 bits, lone surrogates, and the types the stdlib rejects too) goes to
+    the stdlib, which writes or rejects it as before."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_AS_STDLIB).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
+# int keys become strings, and datetimes and dataclasses stay errors, as with the stdlib
+_ORJSON_AS_STDLIB = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def json_loads(text: str | bytes) -> Any:
+    """The JSON columns' deserializer (orjson); the stdlib reads what orjson refuses (the NaN or
+    Infinity that `json.dumps` writes for a float that is not a number). Unlike the stdlib, orjson reads
+    an int beyond 64 bits as a float: none is stored (the columns hold pydantic dumps and counts)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def execute(
+    session: Session, stmt: Executable, params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None
+) -> CursorResult[*tuple[Any, ...]]:
+    """Run a Core statement (plain columns and tables: no ORM entity loading or bulk-update bookkeeping)
+    in the unit's transaction, after flushing the ORM rows added in this unit, as the ORM's autoflush
+    would. Callers read many rows with `.all()`: one fetchall, where iterating fetches row by row."""
+    session.flush()
+    return session.connection().execute(stmt, params)
+
+
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class Upsert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE the `update` columns (default: every other column of the
+    table); `update=()` means DO NOTHING. Built once, for both dialects: building the statement and its
+    cache key on every call cost more than writing a page's rows."""
+
+    def __init__(self, table: Table, keys: Sequence[str], update: Collection[str] | None = None) -> None:
+        columns = [c.key for c in table.columns if c.key not in keys] if update is None else list(update)
+        self._statements = {
+            "postgresql": _upsert_statement(postgresql.insert(table), keys, columns),
+            "sqlite": _upsert_statement(sqlite.insert(table), keys, columns),
+        }
+
+    def __call__(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        dialect = session.get_bind().dialect.name
+        stmt = self._statements["postgresql" if dialect == "postgresql" else "sqlite"]
+        # one statement, executemany: compiled once (and cached), sent in batches by the driver
+        # (SQLAlchemy's "insertmanyvalues"); a multi-VALUES literal per call cost more than the write
+        session.flush()
+        connection = session.connection()
+        for chunk in chunks(rows, CHUNK * 4):
+            connection.execute(stmt, list(chunk))
+
+
+def _upsert_statement(
+    stmt: postgresql.Insert | sqlite.Insert, keys: Sequence[str], columns: Sequence[str]
+) -> Executable:
+    if not columns:
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}
+    )
 
 
 def upsert(
@@ -30,22 +104,9 @@ def upsert(
     *,
     update: Collection[str] | None = None,
 ) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE the `update` columns (default: all non-key columns);
-    `update=()` means DO NOTHING."""
+    """`Upsert` built for one call (for the statements that are rare): `update` defaults to the non-key
+    columns of the first row."""
     if not rows:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     columns = [c for c in rows[0] if c not in keys] if update is None else list(update)
-    stmt = insert(getattr(table, "__table__", table))
-    if columns:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}
-        )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    # one statement, executemany: compiled once (and cached), sent in batches by the driver
-    # (SQLAlchemy's "insertmanyvalues"); a multi-VALUES literal per call cost more than the write
-    session.flush()
-    connection = session.connection()
-    for chunk in chunks(rows, CHUNK * 4):
-        connection.execute(stmt, list(chunk))
+    Upsert(getattr(table, "__table__", table), keys, columns)(session, rows)

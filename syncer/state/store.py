@@ -17,9 +17,12 @@ from syncer.state.intent_repo import IntentRepo
 from syncer.state.link_repo import LINK_COLUMNS, LinkRepo
 from syncer.state.milestone_repo import MilestoneRepo
 from syncer.state.records import DeadLetter, Link, StoredFeedback
-from syncer.state.sql import chunks, upsert, utc_now
+from syncer.state.sql import Upsert, chunks, execute, json_dumps, json_loads, upsert, utc_now
 from syncer.state.tables import (
-    CursorRow,
+    CURSORS,
+    DIRTY_GROUPS,
+    FEEDBACK,
+    LINKS,
     DeadLetterRow,
     DirtyGroupRow,
     FeedbackRow,
@@ -37,7 +40,9 @@ class StateStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        self._engine: Engine = create_engine(
+            url, future=True, pool_pre_ping=True, json_serializer=json_dumps, json_deserializer=json_loads
+        )
         if self._engine.dialect.name == "sqlite":
             event.listen(self._engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
@@ -102,47 +107,40 @@ class Unit:
 
     # -- cursors ------------------------------------------------------------------------------------
     def get_cursor(self, org: str, stream: str) -> Cursor | None:
-        row = self._s.get(CursorRow, (org, stream))
-        return Cursor.from_str(row.position) if row else None
+        position = execute(self._s, _CURSOR, {"org": org, "stream": stream}).scalar()
+        return Cursor.from_str(position) if position is not None else None
 
     def save_cursor(self, org: str, stream: str, cursor: Cursor) -> None:
         """Never moves a cursor backwards."""
         current = self.get_cursor(org, stream)
         if current is not None and cursor <= current:
             return
-        upsert(
-            self._s,
-            CursorRow.__table__,
-            [{"org": org, "stream": stream, "position": cursor.to_str(), "updated_at": utc_now()}],
-            ("org", "stream"),
-        )
+        row = {"org": org, "stream": stream, "position": cursor.to_str(), "updated_at": utc_now()}
+        _SAVE_CURSOR(self._s, [row])
 
     def delete_cursor(self, org: str, stream: str) -> None:
-        self._s.execute(delete(CursorRow).where(CursorRow.org == org, CursorRow.stream == stream))
+        execute(self._s, delete(CURSORS).where(CURSORS.c.org == org, CURSORS.c.stream == stream))
 
     # -- feedback -----------------------------------------------------------------------------------
     def feedback_state(self, org: str, system: str, ids: Collection[str]) -> dict[str, tuple[str, str]]:
         """record id -> (content hash, group key) for the ids we have seen before."""
         found: dict[str, tuple[str, str]] = {}
         for chunk in chunks(sorted(ids)):
-            stmt = select(FeedbackRow.record_id, FeedbackRow.content_hash, FeedbackRow.group_key).where(
-                FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id.in_(chunk)
+            params = {"org": org, "system": system, "ids": chunk}
+            found.update(
+                {rid: (h, group) for rid, h, group in execute(self._s, _FEEDBACK_STATE, params).all()}
             )
-            found.update({rid: (h, group) for rid, h, group in self._s.execute(stmt)})
         return found
 
     def forget_feedback(self, org: str, system: str, record_ids: Collection[str]) -> None:
+        f = FEEDBACK.c
         for chunk in chunks(sorted(record_ids)):
-            self._s.execute(
-                delete(FeedbackRow).where(
-                    FeedbackRow.org == org, FeedbackRow.system == system, FeedbackRow.record_id.in_(chunk)
-                )
-            )
+            execute(self._s, delete(FEEDBACK).where(f.org == org, f.system == system, f.record_id.in_(chunk)))
 
     def mark_groups_dirty(self, org: str, group_keys: Collection[str]) -> None:
         now = utc_now()
         rows = [{"org": org, "group_key": key, "created_at": now} for key in sorted(set(group_keys))]
-        upsert(self._s, DirtyGroupRow, rows, ("org", "group_key"), update=())
+        upsert(self._s, DIRTY_GROUPS, rows, ("org", "group_key"), update=())
 
     def mark_linked_groups_dirty(self, org: str) -> int:
         """Every group with a backlog item is re-planned by the next apply (a rescan); returns how many."""
@@ -168,32 +166,20 @@ class Unit:
             }
             for r in records
         ]
-        # `written_key` is what WE last wrote: a re-read (possibly stale, search lags) never overrides it
-        keep = {"org", "system", "record_id", "written_key"}
-        upsert(
-            self._s,
-            FeedbackRow.__table__,
-            rows,
-            ("org", "system", "record_id"),
-            update=[c for c in (rows[0] if rows else {}) if c not in keep],
-        )
+        _SAVE_FEEDBACK(self._s, rows)
 
     def set_written_keys(self, org: str, system: str, keys: Mapping[str, str | None]) -> None:
         """One executemany for the whole batch (a round trip per record dominated write-back time)."""
         if not keys:
             return
+        f = FEEDBACK.c
         stmt = (
-            update(FeedbackRow)
-            .where(
-                FeedbackRow.org == org,
-                FeedbackRow.system == system,
-                FeedbackRow.record_id == bindparam("b_record_id"),
-            )
+            update(FEEDBACK)
+            .where(f.org == org, f.system == system, f.record_id == bindparam("b_record_id"))
             .values(written_key=bindparam("b_written_key"))
         )
         params = [{"b_record_id": rid, "b_written_key": key} for rid, key in sorted(keys.items())]
-        self._s.flush()  # rows added in this unit must exist before a connection-level statement
-        self._s.connection().execute(stmt, params)
+        execute(self._s, stmt, params)
 
     def pending_groups(self, org: str, after: str = "", limit: int = 200) -> list[str]:
         """Groups with changed (or lost) feedback not yet applied, in key order, after `after` (keyset)."""
@@ -234,20 +220,17 @@ class Unit:
         members: dict[str, list[StoredFeedback]] = {k: [] for k in group_keys}
         for chunk in chunks(sorted(group_keys)):
             # plain columns, not ORM rows: no identity map for thousands of payloads read once
-            stmt = select(*_FEEDBACK_COLUMNS).where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
-            for row in self._s.execute(stmt):
+            stmt = select(*_FEEDBACK_COLUMNS).where(FEEDBACK.c.org == org, FEEDBACK.c.group_key.in_(chunk))
+            for row in execute(self._s, stmt).all():
                 members[row[2]].append(StoredFeedback(*row))
         return members
 
     def clear_pending(self, org: str, group_keys: Collection[str]) -> None:
+        f, d = FEEDBACK.c, DIRTY_GROUPS.c
         for chunk in chunks(sorted(group_keys)):
-            self._s.execute(
-                delete(DirtyGroupRow).where(DirtyGroupRow.org == org, DirtyGroupRow.group_key.in_(chunk))
-            )
-            self._s.execute(
-                update(FeedbackRow)
-                .where(FeedbackRow.org == org, FeedbackRow.group_key.in_(chunk))
-                .values(pending=False)
+            execute(self._s, delete(DIRTY_GROUPS).where(d.org == org, d.group_key.in_(chunk)))
+            execute(
+                self._s, update(FEEDBACK).where(f.org == org, f.group_key.in_(chunk)).values(pending=False)
             )
 
     def unlinked_feedback(
@@ -258,29 +241,24 @@ class Unit:
         The feedback's payload is not loaded (it is returned empty): the write-back needs only which
         record shows what, and decoding every linked record's payload dominated a first sync's
         write-back."""
+        f, li = FEEDBACK.c, LINKS.c
         stmt = (
             select(
-                FeedbackRow.system,
-                FeedbackRow.record_id,
-                FeedbackRow.group_key,
-                FeedbackRow.content_hash,
-                FeedbackRow.written_key,
-                FeedbackRow.account_id,
-                *LINK_COLUMNS,
+                f.system, f.record_id, f.group_key, f.content_hash, f.written_key, f.account_id, *LINK_COLUMNS
             )
-            .join(LinkRow, (LinkRow.org == FeedbackRow.org) & (LinkRow.group_key == FeedbackRow.group_key))
+            .join(LINKS, (li.org == f.org) & (li.group_key == f.group_key))
             .where(
-                FeedbackRow.org == org,
-                FeedbackRow.record_id > after,
-                (FeedbackRow.written_key.is_(None)) | (FeedbackRow.written_key != LinkRow.signature),
+                f.org == org,
+                f.record_id > after,
+                (f.written_key.is_(None)) | (f.written_key != li.signature),
             )
-            .order_by(FeedbackRow.record_id)
+            .order_by(f.record_id)
             .limit(limit)
         )
         # plain columns, not ORM rows, and one Link per group: a page holds many records of few groups
         links: dict[str, Link] = {}
         due: list[tuple[StoredFeedback, Link]] = []
-        for row in self._s.execute(stmt):
+        for row in execute(self._s, stmt).all():
             system, rid, group, digest, written, account = row[:6]
             link = links.get(group)
             if link is None:
@@ -338,16 +316,19 @@ class Unit:
     def refresh_accounts(self, org: str, accounts: Mapping[str, Mapping[str, Any]]) -> int:
         """Replace the account snapshot in every feedback record of these accounts and mark their
         groups pending (ARR or deals changed: revenue must be re-rendered). Returns rows changed."""
-        touched = 0
+        changed: list[dict[str, Any]] = []
         for chunk in chunks(sorted(accounts)):
-            stmt = select(FeedbackRow).where(FeedbackRow.org == org, FeedbackRow.account_id.in_(chunk))
-            for row in self._s.scalars(stmt):
-                snapshot = dict(accounts[row.account_id or ""])
-                if row.payload.get("account") != snapshot and row.group_key != "dead:":
-                    row.payload = {**row.payload, "account": snapshot}
-                    row.pending = True
-                    touched += 1
-        return touched
+            found = execute(self._s, _ACCOUNT_FEEDBACK, {"org": org, "ids": chunk}).all()
+            for system, rid, account_id, group, payload in found:
+                snapshot = dict(accounts[account_id or ""])
+                if payload.get("account") != snapshot and group != "dead:":
+                    refreshed = {**payload, "account": snapshot}
+                    changed.append(
+                        {"b_org": org, "b_system": system, "b_record_id": rid, "b_payload": refreshed}
+                    )
+        if changed:
+            execute(self._s, _REFRESH_ACCOUNT, changed)
+        return len(changed)
 
     # -- intents ------------------------------------------------------------------------------------
     def reopen_for_retry(self, org: str, letters: Sequence[DeadLetter]) -> None:
@@ -382,13 +363,42 @@ class Unit:
             )
 
 
-# FeedbackRow's columns in the order of StoredFeedback's fields
+# Statements run per page, built once: building one and its cache key cost more than running it
+_CURSOR = select(CURSORS.c.position).where(
+    CURSORS.c.org == bindparam("org"), CURSORS.c.stream == bindparam("stream")
+)
+_SAVE_CURSOR = Upsert(CURSORS, ("org", "stream"))
+_FEEDBACK_STATE = select(FEEDBACK.c.record_id, FEEDBACK.c.content_hash, FEEDBACK.c.group_key).where(
+    FEEDBACK.c.org == bindparam("org"),
+    FEEDBACK.c.system == bindparam("system"),
+    FEEDBACK.c.record_id.in_(bindparam("ids", expanding=True)),
+)
+# `written_key` is what WE last wrote: a re-read (possibly stale, search lags) never overrides it
+_SAVE_FEEDBACK = Upsert(
+    FEEDBACK,
+    ("org", "system", "record_id"),
+    update=[c.key for c in FEEDBACK.columns if c.key not in {"org", "system", "record_id", "written_key"}],
+)
+_ACCOUNT_FEEDBACK = select(
+    FEEDBACK.c.system, FEEDBACK.c.record_id, FEEDBACK.c.account_id, FEEDBACK.c.group_key, FEEDBACK.c.payload
+).where(FEEDBACK.c.org == bindparam("org"), FEEDBACK.c.account_id.in_(bindparam("ids", expanding=True)))
+_REFRESH_ACCOUNT = (
+    update(FEEDBACK)
+    .where(
+        FEEDBACK.c.org == bindparam("b_org"),
+        FEEDBACK.c.system == bindparam("b_system"),
+        FEEDBACK.c.record_id == bindparam("b_record_id"),
+    )
+    .values(payload=bindparam("b_payload"), pending=True)
+)
+
+# the feedback table's columns in the order of StoredFeedback's fields
 _FEEDBACK_COLUMNS = (
-    FeedbackRow.system,
-    FeedbackRow.record_id,
-    FeedbackRow.group_key,
-    FeedbackRow.content_hash,
-    FeedbackRow.payload,
-    FeedbackRow.written_key,
-    FeedbackRow.account_id,
+    FEEDBACK.c.system,
+    FEEDBACK.c.record_id,
+    FEEDBACK.c.group_key,
+    FEEDBACK.c.content_hash,
+    FEEDBACK.c.payload,
+    FEEDBACK.c.written_key,
+    FEEDBACK.c.account_id,
 )

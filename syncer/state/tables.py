@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Dialect, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -211,3 +223,17 @@ class RecordVersionRow(Base):
     kind: Mapped[str] = mapped_column(String(50), primary_key=True)
     record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     version: Mapped[str] = mapped_column(String(64))
+
+
+def _core(row: type[Base]) -> Table:
+    return Base.metadata.tables[row.__tablename__]
+
+
+# The tables the hot paths read and write with Core statements: plain columns and rows skip the ORM's
+# entity loading, identity map and bulk-update bookkeeping, which cost more than the SQL itself
+FEEDBACK = _core(FeedbackRow)
+LINKS = _core(LinkRow)
+CURSORS = _core(CursorRow)
+DIRTY_GROUPS = _core(DirtyGroupRow)
+DEAD_LETTERS = _core(DeadLetterRow)
+RECORD_VERSIONS = _core(RecordVersionRow)

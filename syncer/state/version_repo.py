@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from syncer.state.sql import chunks, upsert
-from syncer.state.tables import RecordVersionRow
+from syncer.state.sql import Upsert, chunks, execute
+from syncer.state.tables import RECORD_VERSIONS, RecordVersionRow
 
 
 class VersionRepo:
@@ -19,13 +19,10 @@ class VersionRepo:
         """The ids among `versions` whose stored version equals the given one (nothing new to read)."""
         found: set[str] = set()
         for chunk in chunks(sorted(versions)):
-            stmt = select(RecordVersionRow.record_id, RecordVersionRow.version).where(
-                RecordVersionRow.org == org,
-                RecordVersionRow.system == system,
-                RecordVersionRow.kind == kind,
-                RecordVersionRow.record_id.in_(chunk),
+            params = {"org": org, "system": system, "kind": kind, "ids": chunk}
+            found.update(
+                rid for rid, version in execute(self._s, _KNOWN, params).all() if versions.get(rid) == version
             )
-            found.update(rid for rid, version in self._s.execute(stmt) if versions.get(rid) == version)
         return found
 
     def save(self, org: str, system: str, kind: str, versions: Mapping[str, str]) -> None:
@@ -34,7 +31,7 @@ class VersionRepo:
             {"org": org, "system": system, "kind": kind, "record_id": rid, "version": v}
             for rid, v in sorted(versions.items())
         ]
-        upsert(self._s, RecordVersionRow.__table__, rows, ("org", "system", "kind", "record_id"))
+        _SAVE(self._s, rows)
 
     def forget(self, org: str, system: str | None = None) -> None:
         """Drop remembered versions (a rescan re-reads everything anyway; this keeps the table honest)."""
@@ -42,3 +39,13 @@ class VersionRepo:
         if system is not None:
             stmt = stmt.where(RecordVersionRow.system == system)
         self._s.execute(stmt)
+
+
+# run for every page, built once: building a statement and its cache key cost more than running it
+_KNOWN = select(RECORD_VERSIONS.c.record_id, RECORD_VERSIONS.c.version).where(
+    RECORD_VERSIONS.c.org == bindparam("org"),
+    RECORD_VERSIONS.c.system == bindparam("system"),
+    RECORD_VERSIONS.c.kind == bindparam("kind"),
+    RECORD_VERSIONS.c.record_id.in_(bindparam("ids", expanding=True)),
+)
+_SAVE = Upsert(RECORD_VERSIONS, ("org", "system", "kind", "record_id"))

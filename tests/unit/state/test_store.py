@@ -47,6 +47,17 @@ def test_cursor_round_trips_and_never_moves_backwards(store: StateStore) -> None
         assert unit.get_cursor("other", "feedback") is None
 
 
+def test_cursor_never_moves_backwards_within_one_unit(store: StateStore) -> None:
+    with store.unit() as unit:
+        unit.save_cursor("acme", "feedback", Cursor(T, "1"))
+    with store.unit() as unit:  # the stored cursor is read, moved, then read again in the same unit
+        unit.save_cursor("acme", "feedback", Cursor(T, "9"))
+        unit.save_cursor("acme", "feedback", Cursor(T, "5"))
+        assert unit.get_cursor("acme", "feedback") == Cursor(T, "9")
+    with store.unit() as unit:
+        assert unit.get_cursor("acme", "feedback") == Cursor(T, "9")
+
+
 def test_feedback_upsert_pending_groups_and_members(store: StateStore) -> None:
     with store.unit() as unit:
         unit.save_feedback("acme", [_fb("1", "fp:a"), _fb("2", "fp:a"), _fb("3", "fp:b")])
