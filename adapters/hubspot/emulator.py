@@ -18,10 +18,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.emulation import Faults, RequestLog, emulator_app
+from adapters.emulation import Faults, ORJSONResponse, RequestLog, emulator_app
 from adapters.hubspot.emulator_objects import (
     ASSOCIATION_TYPES,
     OBJECT_TYPES,
@@ -33,6 +33,7 @@ from adapters.hubspot.emulator_objects import (
 )
 from adapters.hubspot.emulator_search import (
     SearchError,
+    SearchIndex,
     index_entry,
     run_search,
 )
@@ -88,7 +89,7 @@ class HubSpotEmulator:
         self._lock = threading.RLock()
         self._ids = itertools.count(10_001)
         self._objects: dict[str, dict[str, Props]] = {t: {} for t in OBJECT_TYPES}
-        self._index: dict[str, dict[str, Any]] = {t: {} for t in OBJECT_TYPES}
+        self._index: dict[str, SearchIndex] = {t: SearchIndex() for t in OBJECT_TYPES}
         self._pending: list[tuple[float, int, str, str, Props]] = []
         self._seq = itertools.count()
         self._assoc: dict[tuple[str, str], dict[str, list[str]]] = {pair: {} for pair in ASSOCIATION_TYPES}
@@ -104,6 +105,8 @@ class HubSpotEmulator:
         from adapters.hubspot.seed import seed_portal
 
         seed_portal(self, seed=seed, companies=companies, tickets=tickets)
+        with self._lock:  # the history is already searchable: index it now, not on the first search
+            self._refresh_index()
 
     def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
         with self._lock:
@@ -166,7 +169,7 @@ class HubSpotEmulator:
         records pointing at it, like an association read served before the delete reached it."""
         with self._lock:
             del self._objects[object_type][object_id]
-            self._index[object_type].pop(object_id, None)
+            self._index[object_type].discard(object_id)
             self._pending = [p for p in self._pending if (p[2], p[3]) != (object_type, object_id)]
             heapq.heapify(self._pending)
             if keep_associations:
@@ -258,7 +261,7 @@ class HubSpotEmulator:
         now = self.clock()
         while self._pending and self._pending[0][0] <= now:
             _, _, object_type, object_id, snapshot = heapq.heappop(self._pending)
-            self._index[object_type][object_id] = index_entry(object_id, snapshot)
+            self._index[object_type].put(index_entry(object_id, snapshot))
 
     def _associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
         with self._lock:
@@ -319,7 +322,7 @@ class HubSpotEmulator:
         with self._lock:
             self._refresh_index()
             try:
-                total, rows, next_after = run_search(list(self._index[object_type].values()), body)
+                total, rows, next_after = run_search(self._index[object_type], body)
             except SearchError as exc:
                 return error_response(400, str(exc), "VALIDATION_ERROR")
         wanted = body.get("properties") or None
@@ -333,7 +336,7 @@ class HubSpotEmulator:
             with self._lock:
                 self._searches[object_type] = nth = self._searches.get(object_type, 0) + 1
             self.after_search(object_type, nth)
-        return JSONResponse(out)
+        return ORJSONResponse(out)
 
     async def _batch_read(self, request: Request) -> Response:
         object_type, body = request.path_params["object_type"], await read_body(request)
@@ -382,7 +385,7 @@ class HubSpotEmulator:
                 return error_response(400, str(exc), "VALIDATION_ERROR")
             results = [self._create_new(object_type, item) for item in new]
         stamp = iso_ms(self.now_ms())
-        return JSONResponse(
+        return ORJSONResponse(
             {"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp}, 201
         )
 
@@ -406,7 +409,7 @@ class HubSpotEmulator:
             props = self._objects.get(object_type, {}).get(object_id)
             if props is None:
                 return not_found(object_id)
-            return JSONResponse(public_object(object_type, object_id, props, wanted))
+            return ORJSONResponse(public_object(object_type, object_id, props, wanted))
 
     async def _patch_one(self, request: Request) -> Response:
         object_type, object_id = request.path_params["object_type"], request.path_params["object_id"]
@@ -415,7 +418,7 @@ class HubSpotEmulator:
             if object_id not in self._objects.get(object_type, {}):
                 return not_found(object_id)
             props = self._write(object_type, object_id, (body or {}).get("properties") or {})
-            return JSONResponse(public_object(object_type, object_id, props, list(props)))
+            return ORJSONResponse(public_object(object_type, object_id, props, list(props)))
 
     async def _create_one(self, request: Request) -> Response:
         object_type, body = request.path_params["object_type"], await read_body(request)
@@ -426,7 +429,7 @@ class HubSpotEmulator:
                 (item,) = parse_create_inputs(object_type, {"inputs": [body]}, self._exists, 1)
             except CreateError as exc:
                 return error_response(400, str(exc).removeprefix("inputs[0]: "), "VALIDATION_ERROR")
-            return JSONResponse(self._create_new(object_type, item), 201)
+            return ORJSONResponse(self._create_new(object_type, item), 201)
 
     async def _list(self, request: Request) -> Response:
         object_type = request.path_params["object_type"]
@@ -438,14 +441,14 @@ class HubSpotEmulator:
             ids = sorted(self._objects[object_type], key=int)
             chunk = ids[after : after + limit]
             results = [public_object(object_type, i, self._objects[object_type][i], wanted) for i in chunk]
-        return JSONResponse(paged(results, after + limit, len(ids)))
+        return ORJSONResponse(paged(results, after + limit, len(ids)))
 
     async def _list_owners(self, request: Request) -> Response:
         limit, after = paging_params(request, default=100, cap=500)
         email = request.query_params.get("email")
         with self._lock:
             owners = [o for o in self._owners.values() if email in (None, o["email"])]
-        return JSONResponse(paged(owners[after : after + limit], after + limit, len(owners)))
+        return ORJSONResponse(paged(owners[after : after + limit], after + limit, len(owners)))
 
     async def _association_read(self, request: Request) -> Response:
         from_type, to_type = request.path_params["from_type"], request.path_params["to_type"]

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.emulation import ORJSONResponse
 from adapters.hubspot.emulator_objects import OBJECT_TYPES, public_object
 from adapters.hubspot.emulator_search import DEFAULT_PROPERTIES
 from adapters.hubspot.emulator_wire import (
@@ -85,7 +86,7 @@ class HubSpotV4Views:
             "refresh_token": self.refresh_token,
             "expires_in": TOKEN_TTL_S,
         }
-        return JSONResponse(body)
+        return ORJSONResponse(body)
 
     async def _list(self, request: Request) -> Response:
         object_type = request.path_params["object_type"]
@@ -105,7 +106,7 @@ class HubSpotV4Views:
                 if links:
                     row["associations"] = links
                 results.append(row)
-        return JSONResponse(paged(results, after + limit, len(ids)))
+        return ORJSONResponse(paged(results, after + limit, len(ids)))
 
     def _associations(self, object_type: str, object_id: str, linked: list[str]) -> dict[str, Any]:
         """Only non-empty association types appear, like HubSpot's list; caller holds the lock."""
@@ -124,10 +125,10 @@ class HubSpotV4Views:
         with self._emu._lock:
             seen = {name for props in self._emu._objects[object_type].values() for name in props}
         names = dict.fromkeys([*DEFAULT_PROPERTIES[object_type], *sorted(seen)])
-        return JSONResponse({"results": [_definition(object_type, name) for name in names]})
+        return ORJSONResponse({"results": [_definition(object_type, name) for name in names]})
 
     async def _schemas(self, request: Request) -> Response:
-        return JSONResponse({"results": []})  # the emulated portal defines no custom objects
+        return ORJSONResponse({"results": []})  # the emulated portal defines no custom objects
 
 
 def _association_types(request: Request) -> list[str]:
@@ -156,6 +157,6 @@ def _definition(object_type: str, name: str) -> dict[str, Any]:
     }
 
 
-def _oauth_error(status: str, message: str) -> JSONResponse:
+def _oauth_error(status: str, message: str) -> ORJSONResponse:
     """The OAuth endpoints name the problem in `status` (e.g. BAD_REFRESH_TOKEN), not `category`."""
-    return JSONResponse({"status": status, "message": message, "correlationId": str(uuid.uuid4())}, 400)
+    return ORJSONResponse({"status": status, "message": message, "correlationId": str(uuid.uuid4())}, 400)

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
-from adapters.emulation import SlidingWindow
+from adapters.emulation import ORJSONResponse, SlidingWindow, loads_json
 
 BATCH_LIMIT = 100
 SINGULAR = {"companies": "COMPANY", "tickets": "TICKET", "deals": "DEAL", "tasks": "TASK", "notes": "NOTE"}
@@ -29,7 +28,7 @@ class CountingWindow(SlidingWindow):
         return max(0, self.limit - live)
 
 
-def throttled(send_retry_after: bool, policy: str, wait: float, headers: dict[str, str]) -> JSONResponse:
+def throttled(send_retry_after: bool, policy: str, wait: float, headers: dict[str, str]) -> ORJSONResponse:
     if send_retry_after:
         headers = {**headers, "Retry-After": str(max(1, int(wait + 0.999)))}
     body = {
@@ -39,7 +38,7 @@ def throttled(send_retry_after: bool, policy: str, wait: float, headers: dict[st
         "correlationId": str(uuid.uuid4()),
         "policyName": policy,
     }
-    return JSONResponse(body, 429, headers=headers)
+    return ORJSONResponse(body, 429, headers=headers)
 
 
 def iso_ms(ms: int) -> str:
@@ -48,9 +47,9 @@ def iso_ms(ms: int) -> str:
     return f"{stamp:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
 
 
-def error_response(status: int, message: str, category: str, **extra: Any) -> JSONResponse:
+def error_response(status: int, message: str, category: str, **extra: Any) -> ORJSONResponse:
     body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category}
-    return JSONResponse({**body, **extra}, status)
+    return ORJSONResponse({**body, **extra}, status)
 
 
 def normalise(name: str, value: Any) -> str | None:
@@ -65,7 +64,7 @@ def normalise(name: str, value: Any) -> str | None:
 async def read_body(request: Request) -> Any:
     raw = await request.body()
     try:
-        return json.loads(raw) if raw else None
+        return loads_json(raw) if raw else None
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
 
@@ -93,7 +92,7 @@ def paged(results: list[Any], next_offset: int, total: int) -> dict[str, Any]:
     return out
 
 
-def multi_status(results: list[Any], errors: list[Any]) -> JSONResponse:
+def multi_status(results: list[Any], errors: list[Any]) -> ORJSONResponse:
     stamp = iso_ms(int(time.time() * 1000))
     body: dict[str, Any] = {
         "status": "COMPLETE",
@@ -103,10 +102,10 @@ def multi_status(results: list[Any], errors: list[Any]) -> JSONResponse:
     }
     if errors:
         body.update(numErrors=len(errors), errors=errors)
-    return JSONResponse(body, 207 if errors else 200)
+    return ORJSONResponse(body, 207 if errors else 200)
 
 
-def batch_response(object_type: str, results: list[Any], missing: list[str], what: str) -> JSONResponse:
+def batch_response(object_type: str, results: list[Any], missing: list[str], what: str) -> ORJSONResponse:
     errors = []
     if missing:
         kind = SINGULAR.get(object_type, object_type.upper())
@@ -123,7 +122,7 @@ def batch_response(object_type: str, results: list[Any], missing: list[str], wha
     return multi_status(results, errors)
 
 
-def batch_too_large(inputs: list[Any] | None, limit: int = BATCH_LIMIT) -> JSONResponse:
+def batch_too_large(inputs: list[Any] | None, limit: int = BATCH_LIMIT) -> ORJSONResponse:
     if inputs is None:
         return error_response(400, "Invalid input JSON: inputs is required", "VALIDATION_ERROR")
     return error_response(
@@ -131,11 +130,11 @@ def batch_too_large(inputs: list[Any] | None, limit: int = BATCH_LIMIT) -> JSONR
     )
 
 
-def unknown_type(object_type: str) -> JSONResponse:
+def unknown_type(object_type: str) -> ORJSONResponse:
     return error_response(400, f"Unable to infer object type from: {object_type}", "VALIDATION_ERROR")
 
 
-def not_found(object_id: str) -> JSONResponse:
+def not_found(object_id: str) -> ORJSONResponse:
     return error_response(
         404,
         "Object not found.  objectId are usually numeric.",

@@ -20,10 +20,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.emulation import Faults, RequestLog, SlidingWindow, emulator_app
+from adapters.emulation import Faults, ORJSONResponse, RequestLog, SlidingWindow, emulator_app, loads_json
 from adapters.jira.emulator_fields import (
     FIELDS,
     ISSUE_TYPES,
@@ -188,7 +188,7 @@ class JiraEmulator:
                 return error_body(404, ["No REST API version found."])
             raw = await request.body()
             try:
-                body = json.loads(raw) if raw else None
+                body = loads_json(raw) if raw else None
             except (json.JSONDecodeError, UnicodeDecodeError):
                 return error_body(400, ["Unexpected character in the request body: not valid JSON."])
             with self._lock:
@@ -219,10 +219,10 @@ class JiraEmulator:
         info: dict[str, Any] = {"baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT"}
         info |= {"versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "buildNumber": 100_000}
         info |= {"serverTime": stamp(self._now_ms()), "scmInfo": "emulator", "serverTitle": "Jira"}
-        return JSONResponse(info)
+        return ORJSONResponse(info)
 
     def _fields(self, request: Request, body: Any) -> Response:
-        return JSONResponse(FIELDS)
+        return ORJSONResponse(FIELDS)
 
     def _project(self, request: Request, body: Any) -> Response:
         key = request.path_params["key"]
@@ -237,7 +237,7 @@ class JiraEmulator:
             "projectTypeKey": "software",
         }
         project |= {"simplified": False, "style": "classic", "issueTypes": ISSUE_TYPES, "versions": versions}
-        return JSONResponse(project)
+        return ORJSONResponse(project)
 
     # -- issues -----------------------------------------------------------------------------------
     def _create(self, data: Any, v: str) -> tuple[EmuIssue | None, dict[str, str]]:
@@ -266,7 +266,7 @@ class JiraEmulator:
         issue, errors = self._create(body, request.path_params["v"])
         if issue is None:
             return error_body(400, errors=errors)
-        return JSONResponse(self._created_ref(request, issue), 201)
+        return ORJSONResponse(self._created_ref(request, issue), 201)
 
     def _create_bulk(self, request: Request, body: Any) -> Response:
         updates = body.get("issueUpdates") if isinstance(body, dict) else None
@@ -289,7 +289,7 @@ class JiraEmulator:
             else:
                 created.append(self._created_ref(request, issue))
         # 201 if any issue was created, 400 (same body) if none was
-        return JSONResponse({"issues": created, "errors": failed}, 201 if created or not updates else 400)
+        return ORJSONResponse({"issues": created, "errors": failed}, 201 if created or not updates else 400)
 
     def _issue(self, request: Request, body: Any) -> Response:
         issue = self._find(request.path_params["key"])
@@ -304,7 +304,7 @@ class JiraEmulator:
                 out["properties"] = {
                     k: val for k, val in issue.properties.items() if "*all" in names or k in names
                 }
-            return JSONResponse(out)
+            return ORJSONResponse(out)
         candidate = copy.deepcopy(issue)
         errors = apply_update(candidate, body if isinstance(body, dict) else {}, v, self.versions)
         if errors:
@@ -325,7 +325,7 @@ class JiraEmulator:
             return Response(status_code=200 if existed else 201)
         if prop not in issue.properties:
             return error_body(404, [f"The property with key '{prop}' does not exist."])
-        return JSONResponse({"key": prop, "value": issue.properties[prop]})
+        return ORJSONResponse({"key": prop, "value": issue.properties[prop]})
 
     # -- search -----------------------------------------------------------------------------------
     def _search(self, request: Request, body: Any) -> Response:
@@ -358,7 +358,7 @@ class JiraEmulator:
         if offset + limit < len(hits):
             out["nextPageToken"] = make_token(offset + limit, digest)
         out["isLast"] = "nextPageToken" not in out
-        return JSONResponse(out)
+        return ORJSONResponse(out)
 
 
 def _base(request: Request) -> str:

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.responses import JSONResponse
-
+from adapters.emulation import ORJSONResponse
 from adapters.jira.records import adf_from_text, adf_to_text, format_jira_time
 
 
@@ -98,8 +97,8 @@ FIELDS = [
 
 def error_body(
     status: int, messages: Iterable[str] = (), errors: Mapping[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"errorMessages": list(messages), "errors": dict(errors or {})}, status)
+) -> ORJSONResponse:
+    return ORJSONResponse({"errorMessages": list(messages), "errors": dict(errors or {})}, status)
 
 
 def _named(value: Any, known: Iterable[tuple[str, str]]) -> str | None:

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from adapters.emulation import ORJSONResponse
 from adapters.jira.emulator_fields import error_body
 
 
@@ -69,4 +70,4 @@ def throttled(limit: int, wait: float) -> Response:
         "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "RateLimit-Reason": "jira-burst-based",
     }
-    return JSONResponse({"errorMessages": ["Rate limit exceeded."], "errors": {}}, 429, headers=headers)
+    return ORJSONResponse({"errorMessages": ["Rate limit exceeded."], "errors": {}}, 429, headers=headers)

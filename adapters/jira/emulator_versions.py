@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from adapters.emulation import ORJSONResponse
 from adapters.jira.emulator_fields import PROJECT_ID, EmuVersion, error_body, render_version
 
 DEFAULT_PAGE = 50
@@ -85,7 +86,7 @@ class VersionBook:
         """GET /project/{key}/versions: every version, unpaged."""
         if not self._ours(request.path_params["key"]):
             return _no_project(request)
-        return JSONResponse([self.render(request, x) for x in self.by_id.values()])
+        return ORJSONResponse([self.render(request, x) for x in self.by_id.values()])
 
     def page(self, request: Request, body: Any) -> Response:
         """GET /project/{key}/version: one PageBeanVersion, in sequence (creation) order."""
@@ -112,7 +113,7 @@ class VersionBook:
         }
         if not out["isLast"]:
             out["nextPage"] = url + urlencode({"maxResults": size, "startAt": start + size})
-        return JSONResponse(out)
+        return ORJSONResponse(out)
 
     def create(self, request: Request, body: Any) -> Response:
         """POST /version."""
@@ -126,7 +127,7 @@ class VersionBook:
         if errors:
             del self.by_id[version.id]
             return error_body(400, errors=errors)
-        return JSONResponse(self.render(request, version), 201)
+        return ORJSONResponse(self.render(request, version), 201)
 
     def one(self, request: Request, body: Any) -> Response:
         """GET or PUT /version/{id}."""
@@ -140,7 +141,7 @@ class VersionBook:
             if errors:
                 return error_body(400, errors=errors)
             self.by_id[version.id] = version = candidate
-        return JSONResponse(self.render(request, version))
+        return ORJSONResponse(self.render(request, version))
 
     def _ours(self, key: str) -> bool:
         return key.upper() in (self.project_key, str(PROJECT_ID))
