@@ -39,7 +39,7 @@ from adapters.rate_limits import TokenBucket as TokenBucket
 from adapters.rate_limits import acquire_together as acquire_together
 from adapters.rate_limits import limiter_for as limiter_for
 from adapters.rate_limits import reserve_together as reserve_together
-from adapters.responses import decode_json, excerpt
+from adapters.responses import decode_json, encode_json, excerpt
 from adapters.responses import json_body as json_body
 from adapters.responses import parse_retry_after as parse_retry_after
 from adapters.responses import redacted_url as redacted_url
@@ -47,6 +47,7 @@ from adapters.responses import server_date as server_date
 from adapters.responses import server_time as server_time
 
 log = structlog.get_logger("syncer.http")
+_JSON_CONTENT = {"Content-Type": "application/json"}
 
 
 class ErrorKind(Enum):
@@ -163,7 +164,7 @@ class HttpClient:
         """
         safe = idempotent if idempotent is not None else method.upper() != "POST"
         retrying = self._retrying(safe)
-        return retrying(self._send_once, method, path, params, json_body, bucket, allow)
+        return retrying(self._send_once, method, path, params, encode_json(json_body), bucket, allow)
 
     def request_json(
         self,
@@ -194,9 +195,10 @@ class HttpClient:
         """Like `request_json`, with the vendor's clock when it answered (HTTP `Date`, None if absent):
         what a pull needs to know which of its records were certainly visible to it."""
         safe = idempotent if idempotent is not None else method.upper() != "POST"
+        body = encode_json(json_body)  # once, however often it is sent
 
         def once() -> tuple[Any, datetime | None]:
-            response = self._send_once(method, path, params, json_body, bucket, ())
+            response = self._send_once(method, path, params, body, bucket, ())
             return decode_json(response), server_date(response)
 
         return self._retrying(safe)(once)
@@ -239,7 +241,7 @@ class HttpClient:
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
-        json_body: Any,
+        body: bytes | None,
         bucket: str,
         allow: tuple[int, ...],
     ) -> httpx.Response:
@@ -256,7 +258,8 @@ class HttpClient:
                 lim.acquire()
         started = time.perf_counter()
         try:
-            response = self._client.request(method, path, params=params, json=json_body)
+            headers = _JSON_CONTENT if body is not None else None
+            response = self._client.request(method, path, params=params, content=body, headers=headers)
         except httpx.ConnectError as exc:
             self._count(0)
             raise _NotSent(f"{self.system}: cannot connect: {exc}") from exc

@@ -77,6 +77,18 @@ def server_time(response: httpx.Response) -> datetime:
     return server_date(response) or datetime.now(UTC)
 
 
+def encode_json(body: Any) -> bytes | None:
+    """A request body as httpx's `json=` encodes it (compact UTF-8), by orjson where it can: several
+    times cheaper on a 100-record batch. What orjson refuses (an int beyond 64 bits, a non-str key)
+    goes to the standard library, as httpx would send it; None is no body."""
+    if body is None:
+        return None
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
 def json_body(response: httpx.Response, system: str, what: str) -> Any:
     """The JSON of a response obtained with `request` (e.g. one allowed through `allow=`)."""
     try:
