@@ -153,7 +153,7 @@ class JiraEmulator:
         """Every write bumps `updated` and is indexed for search only after the lag."""
         issue.updated_ms = max(self._now_ms(), issue.updated_ms)
         snapshots = self._index.setdefault(issue.key, [])
-        snapshots.append((self.clock() + self.search_lag_s, copy.deepcopy(issue)))
+        snapshots.append((self.clock() + self.search_lag_s, issue.snapshot()))
 
     def _searchable(self, reconcile: set[int]) -> list[EmuIssue]:
         now, out = self.clock(), []
@@ -305,7 +305,7 @@ class JiraEmulator:
                     k: val for k, val in issue.properties.items() if "*all" in names or k in names
                 }
             return ORJSONResponse(out)
-        candidate = copy.deepcopy(issue)
+        candidate = issue.snapshot()
         errors = apply_update(candidate, body if isinstance(body, dict) else {}, v, self.versions)
         if errors:
             return error_body(400, errors=errors)

@@ -5,10 +5,13 @@ Error texts follow what Jira Cloud answers in `{"errorMessages": [...], "errors"
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from adapters.emulation import ORJSONResponse
 from adapters.jira.records import adf_from_text, adf_to_text, format_jira_time
@@ -31,6 +34,25 @@ class EmuIssue:
     resolution: str | None = None
     fix_versions: list[int] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+
+    def snapshot(self) -> EmuIssue:
+        """A copy sharing nothing mutable: what `copy.deepcopy` gives, a JSON round trip of the JSON
+        fields being many times cheaper on a long ADF description."""
+        return replace(
+            self,
+            description=_json_copy(self.description),
+            labels=list(self.labels),
+            custom=_json_copy(self.custom),
+            fix_versions=list(self.fix_versions),
+            properties=_json_copy(self.properties),
+        )
+
+
+def _json_copy(value: Any) -> Any:
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError:  # not plain JSON (an int beyond 64 bits, say)
+        return copy.deepcopy(value)
 
 
 @dataclass
