@@ -7,6 +7,7 @@ vendors that throttle with something other than 429 pass a `classify` function.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -275,14 +276,16 @@ class HttpClient:
                 for window in windows:
                     window.finish(slot, answered)
         self._count(response.status_code)
-        log.debug(
-            "http.responded",
-            system=self.system,
-            method=method,
-            url=redacted_url(response.request.url),
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
+        logger = log.bind()
+        if _debug_enabled(logger):
+            logger.debug(
+                "http.responded",
+                system=self.system,
+                method=method,
+                url=redacted_url(response.request.url),
+                status=response.status_code,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
         if response.status_code in allow:
             return response
         kind = self._classify(response)
@@ -348,6 +351,13 @@ class HttpClient:
             self.statuses[status] += 1
         if self.on_response is not None:
             self.on_response(self.system, status)
+
+
+def _debug_enabled(logger: Any) -> bool:
+    """Whether `logger.debug` emits: the `http.responded` fields (the redacted URL above all) are built
+    only when the level lets them out, not on every request of a quiet run."""
+    enabled = getattr(logger, "is_enabled_for", None)  # structlog's filtering and stdlib loggers
+    return enabled is None or bool(enabled(logging.DEBUG))
 
 
 class _NotSent(TransientError):
