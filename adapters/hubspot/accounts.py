@@ -18,10 +18,10 @@ from adapters.hubspot.reads import (
     ASSOCIATION_BATCH_SIZE,
     BATCH_SIZE,
     DEAL_PROPERTIES,
+    iter_objects,
     read_associations,
-    read_objects,
 )
-from adapters.hubspot.records import associated_ids, open_deal_values, to_account, to_owner
+from adapters.hubspot.records import associated_ids, open_deal_amount, open_deal_values, to_account, to_owner
 from adapters.hubspot.search import Raw, chunks, next_after, results
 from adapters.hubspot.settings import HubSpotSettings
 from adapters.paging import Page, guard_tokens
@@ -42,7 +42,7 @@ class HubSpotAccounts:
         self._http, self._settings, self._stamp = http, settings, stamp
         self.companies: dict[str, Account | None] = {}
         self._owners: dict[str, Owner] | None = None
-        self._deal_company: dict[str, list[str]] = {}
+        self._deal_company: dict[str, tuple[str, ...]] = {}
         self._deal_stamp: dict[str, str] = {}
         self._hints: dict[str, Account] = {}
 
@@ -68,8 +68,9 @@ class HubSpotAccounts:
             seen.update(new)
             news.append(new)
         everyone = [c for new in news for c in new]
-        for company_id in everyone:  # these changed: a snapshot's deal value may be stale
-            self._hints.pop(company_id, None)
+        if self._hints:  # these changed: a snapshot's deal value may be stale
+            for company_id in everyone:
+                self._hints.pop(company_id, None)
         for group in chunks(everyone, ASSOCIATION_BATCH_SIZE):
             self._fetch_group(group)
         return [self._pages(new) for new in news]
@@ -105,14 +106,15 @@ class HubSpotAccounts:
             body = {"properties": self._settings.company_properties(), "inputs": [{"id": i} for i in chunk]}
             response = self._http.post_json(COMPANIES_READ, body, idempotent=True)  # 207: some unknown
             raws.extend(results(response, "companies batch read"))
+        ids = [str(r.get("id")) for r in raws]
         hints = {c: self._hints.pop(c) for c in group if c in self._hints}
-        full = [str(r.get("id")) for r in raws if str(r.get("id")) not in hints]
+        full = [i for i in ids if i not in hints]
         values = self._open_deal_values(full) if full else {}
         for company_id in group:
             self.companies[company_id] = None
-        for raw in raws:
-            hint = hints.get(str(raw.get("id")))
-            value = hint.open_deal_value if hint else values.get(str(raw.get("id")), 0.0)
+        for company_id, raw in zip(ids, raws, strict=True):
+            hint = hints.get(company_id)
+            value = hint.open_deal_value if hint else values.get(company_id, 0.0)
             try:
                 owners = self._owners_for(raw, hint)
                 account = to_account(raw, owners, self._settings, open_deal_value=value)
@@ -134,14 +136,23 @@ class HubSpotAccounts:
             for company, result in read_associations(self._http, "companies", "deals", company_ids).items()
         }
         deal_ids = list(dict.fromkeys(d for targets in links.values() for d in targets))
-        deals = read_objects(self._http, "deals", deal_ids, DEAL_PROPERTIES) if deal_ids else {}
+        # each deal is reduced to its stamp and open amount as its batch read answers: a group's 1,000
+        # deal records are not all held at once (they would outlive the young GC generations)
+        stamps: dict[str, str] = {}
+        amounts: dict[str, float] = {}
+        for deal, raw in iter_objects(self._http, "deals", deal_ids, DEAL_PROPERTIES) if deal_ids else ():
+            stamps[deal] = self._stamp(raw)
+            if (amount := open_deal_amount(raw)) is not None:
+                amounts[deal] = amount
+            else:
+                amounts.pop(deal, None)  # a record read twice: its last answer counts
         for company, targets in links.items():
             for deal in targets:
-                owners = self._deal_company.setdefault(deal, [])
+                owners = self._deal_company.get(deal, ())
                 if company not in owners:
-                    owners.append(company)
-        self._deal_stamp.update({d: self._stamp(raw) for d, raw in deals.items()})
-        values = open_deal_values(links, deals)
+                    self._deal_company[deal] = (*owners, company)
+        self._deal_stamp.update(stamps)
+        values = open_deal_values(links, amounts)
         return {company: values.get(company, 0.0) for company in company_ids}
 
     def _read_owners(self) -> dict[str, Owner]:

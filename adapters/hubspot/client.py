@@ -178,14 +178,12 @@ class HubSpotCrm:
         seen: set[str] = set()
         accounts, limit = self._accounts, self._page_limit
         searches = self._company_changes
-        deal_search = (self._batch("deals", raws) for raws in self._deal_changes.iter_modified(low, high))
+        deal_search = (_batch(raws, self._salt) for raws in self._deal_changes.iter_modified(low, high))
         deals_read: list[_Batch] = []
         # companies are read 1,000 per association read: search batches are grouped up to that many
         # before any read, and each batch's cursor still comes after every account it covers
-        for group in _read_ahead(
-            (self._batch("companies", r) for r in searches.iter_modified(low, high)), limit
-        ):
-            pages = accounts.fresh_batches([b.unknown for b in group], seen)
+        for group in _read_ahead((_batch(r, self._salt) for r in searches.iter_modified(low, high)), limit):
+            pages = accounts.fresh_batches(self._unknown("companies", group), seen)
             # the deal-change search depends on nothing read here: one of its pages per company page
             # now, while the company reads wait on the general budget and the search budget is idle,
             # instead of back to back later, waiting on the search budget with the general one idle
@@ -195,18 +193,29 @@ class HubSpotCrm:
         # the pull began with the company search: its first answer bounds what both searches saw
         served_at = searches.first_served_at
         for group in _read_ahead(chain(deals_read, deal_search), limit):
+            unknown = self._unknown("deals", group)
             changed = accounts.companies_of_deal_batches(
-                [{d: b.versions[d] for d in b.unknown} for b in group]
+                [{d: b.versions[d] for d in ids} for b, ids in zip(group, unknown, strict=True)]
             )
             pages = accounts.fresh_batches(changed, seen)
             for batch, batch_pages in zip(group, pages, strict=True):
                 yield from _stamped(batch_pages, batch, "deals", served_at)
 
-    def _batch(self, kind: str, raws: Sequence[Raw]) -> _Batch:
-        """A change search's page: versions of its results, those not processed yet, newest stamp."""
-        versions = {_id(r): stamp_version(r, self._salt) for r in raws if _id(r)}
-        known = set(self._known(kind, versions))
-        return _Batch(versions, [i for i in versions if i not in known], _newest(raws))
+    def _unknown(self, kind: str, group: Sequence[_Batch]) -> list[list[str]]:
+        """Per batch of the group, the ids not processed at their version yet: one lookup for the
+        whole group, as a search returns each record once; a record in two batches (edited while we
+        paged) has a version per batch, so such a group is looked up batch by batch."""
+        everyone: dict[str, str] = {}
+        for batch in group:
+            everyone.update(batch.versions)
+        if len(everyone) == sum(len(batch) for batch in group):
+            known = set(self._known(kind, everyone))
+            return [[i for i in batch.versions if i not in known] for batch in group]
+        unknown: list[list[str]] = []
+        for batch in group:
+            known = set(self._known(kind, batch.versions))
+            unknown.append([i for i in batch.versions if i not in known])
+        return unknown
 
     # -- CrmSink ----------------------------------------------------------------------------------
     def link_feedback(self, links: Sequence[FeedbackLink]) -> Sequence[WriteResult]:
@@ -303,14 +312,25 @@ def _later(a: Cursor | None, b: Cursor | None) -> Cursor | None:
 
 
 def _newest(raws: Sequence[Raw]) -> Cursor | None:
-    stamps = []
+    newest: datetime | None = None
     for raw in raws:
         value = (raw.get("properties") or {}).get("hs_lastmodifieddate")
         try:
-            stamps.append(parse_timestamp(value))
+            stamp = parse_timestamp(value)
         except (MappingError, TypeError, ValueError):
             continue
-    return Cursor(max(stamps), "") if stamps else None
+        if newest is None or stamp > newest:
+            newest = stamp
+    return Cursor(newest, "") if newest is not None else None
+
+
+def _batch(raws: Sequence[Raw], salt: str) -> _Batch:
+    """A change search's page: the versions of its results and their newest stamp."""
+    versions: dict[str, str] = {}
+    for raw in raws:  # each result's id read once
+        if ident := _id(raw):
+            versions[ident] = stamp_version(raw, salt)
+    return _Batch(versions, _newest(raws))
 
 
 def _stamped(
@@ -328,7 +348,6 @@ class _Batch:
     """One page of a company or deal change search, reduced to what the accounts stream needs."""
 
     versions: dict[str, str]  # id -> version of every result
-    unknown: list[str]  # ids not processed at that version yet
     newest: Cursor | None  # the newest modification stamp among the results
 
     def __len__(self) -> int:

@@ -6,7 +6,7 @@ Feb 2025; a 207 lists inputs without associations under `errors[]`, which is not
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from adapters.http import HttpClient
 from adapters.hubspot.search import Raw, chunks, results
@@ -33,11 +33,17 @@ def read_objects(
     http: HttpClient, object_type: str, ids: Sequence[str], properties: Sequence[str]
 ) -> dict[str, Raw]:
     """id -> record, 100 per batch read; unknown ids (listed in a 207's errors) are absent."""
-    found: dict[str, Raw] = {}
+    return dict(iter_objects(http, object_type, ids, properties))
+
+
+def iter_objects(
+    http: HttpClient, object_type: str, ids: Sequence[str], properties: Sequence[str]
+) -> Iterator[tuple[str, Raw]]:
+    """(id, record) as each batch read of 100 answers, so that a caller keeping only a digest of each
+    record lets it go at once; unknown ids (listed in a 207's errors) are absent."""
     path = f"/crm/v3/objects/{object_type}/batch/read"
     for chunk in chunks(list(dict.fromkeys(ids)), BATCH_SIZE):
         body = {"properties": list(properties), "inputs": [{"id": i} for i in chunk]}
         for raw in results(http.post_json(path, body, idempotent=True), f"{object_type} batch read"):
             if raw.get("id") is not None:
-                found[str(raw["id"])] = raw
-    return found
+                yield str(raw["id"]), raw

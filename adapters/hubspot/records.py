@@ -7,7 +7,7 @@ owners API and the v4 associations batch read. Every property value arrives as a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mappings.errors import MappingError
@@ -17,15 +17,19 @@ if TYPE_CHECKING:
     from adapters.hubspot.settings import HubSpotSettings
 
 APP_URL = "https://app.hubspot.com/contacts"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def parse_timestamp(value: object) -> datetime:
     """A HubSpot datetime: ISO 8601 (`2024-05-01T12:00:00.123Z`) or epoch milliseconds as a string."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):  # strings first: they are what HubSpot sends, several per record
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, UTC)
         raise MappingError(f"timestamp missing or not a string: {value!r}")
     text = value.strip()
+    if not text:
+        raise MappingError(f"timestamp missing or not a string: {value!r}")
     if text.isdigit():
         return datetime.fromtimestamp(int(text) / 1000, UTC)
     try:
@@ -60,8 +64,7 @@ def to_epoch_ms(stamp: datetime) -> int:
     """Epoch milliseconds (floor), the unit search filters on datetimes take."""
     if stamp.tzinfo is None:
         raise ValueError("naive datetime")
-    delta = stamp - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    return (stamp - _EPOCH) // _MILLISECOND  # timedelta floor division: exact, in C
 
 
 def record_url(portal_id: str, object_type: str, object_id: str) -> str:
@@ -194,21 +197,25 @@ def deal_amount(raw: Mapping[str, Any]) -> float:
         return 0.0
 
 
-def associated_ids(result: Mapping[str, Any]) -> list[str]:
+def associated_ids(result: Mapping[str, Any]) -> tuple[str, ...]:
     """Every target id of one v4 association batch-read result, in the order given."""
-    return [
+    return tuple(
         str(t["toObjectId"]) for t in result.get("to") or () if isinstance(t, Mapping) and t.get("toObjectId")
-    ]
+    )
+
+
+def open_deal_amount(raw: Mapping[str, Any]) -> float | None:
+    """An open deal's amount (`deal_amount`); None for a closed deal, which counts for no company."""
+    return deal_amount(raw) if is_open_deal(raw) else None
 
 
 def open_deal_values(
-    company_deals: Mapping[str, Iterable[str]], deals: Mapping[str, Mapping[str, Any]]
+    company_deals: Mapping[str, Iterable[str]], open_amounts: Mapping[str, float]
 ) -> dict[str, float]:
-    """Company id -> sum of its open deals' amounts (a deal shared by two companies counts for both)."""
+    """Company id -> sum of its open deals' amounts (deal id -> amount, closed deals absent); a deal
+    shared by two companies counts for both."""
     return {
-        company: sum(
-            deal_amount(deals[d]) for d in dict.fromkeys(ids) if d in deals and is_open_deal(deals[d])
-        )
+        company: sum(open_amounts[d] for d in dict.fromkeys(ids) if d in open_amounts)
         for company, ids in company_deals.items()
     }
 
