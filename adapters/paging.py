@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar, cast
@@ -107,7 +107,7 @@ class Prefetch(Generic[T]):
 _END = object()
 
 
-def read_ahead(source: Iterator[T], depth: int = 1) -> Iterator[T]:
+def read_ahead(source: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
     """`source`'s items, produced on a thread up to `depth` ahead of the consumer: the vendor answers the
     next page's requests while the caller stores the current one. Order, items and the source's
     exception (raised in the caller's thread, at the point it occurred in the sequence) are unchanged;

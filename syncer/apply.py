@@ -8,6 +8,7 @@ intent looks the marker up remotely and adopts what it finds instead of creating
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -261,16 +262,20 @@ class Apply:
         """Show each feedback record its item's key, link, status, milestone and due date (batched);
         only records whose shown state differs from the item's are written. The next page is read
         from the store while the CRM takes the current one."""
-        for due in read_ahead(self._due_pages()):
-            links = [link_from_signature(f.record_id, link.signature, link.item_url) for f, link in due]
-            results = self._crm.link_feedback(links)
-            self._failpoint("writeback.remote_done")
-            ok = {r.ref: link.signature for r, (_, link) in zip(results, due, strict=True) if r.ok}
-            with self._store.unit() as unit:
-                unit.set_written_keys(self._org, self._crm.system, ok)
-                for result in results:
-                    if not result.ok:
-                        self._counts.dead_letters += unit.audit.dead_letter(
-                            self._org, self._crm.system, result.ref, "writeback", result.error or "refused"
-                        )
-            self._counts.links_written += len(ok)
+        with closing(read_ahead(self._due_pages())) as pages:
+            for due in pages:
+                self._write_page(due)
+
+    def _write_page(self, due: list[tuple[StoredFeedback, Link]]) -> None:
+        links = [link_from_signature(f.record_id, link.signature, link.item_url) for f, link in due]
+        results = self._crm.link_feedback(links)
+        self._failpoint("writeback.remote_done")
+        ok = {r.ref: link.signature for r, (_, link) in zip(results, due, strict=True) if r.ok}
+        with self._store.unit() as unit:
+            unit.set_written_keys(self._org, self._crm.system, ok)
+            for result in results:
+                if not result.ok:
+                    self._counts.dead_letters += unit.audit.dead_letter(
+                        self._org, self._crm.system, result.ref, "writeback", result.error or "refused"
+                    )
+        self._counts.links_written += len(ok)

@@ -14,6 +14,7 @@ first and fills it), then from the CRM, which may use our stored snapshots to re
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -99,14 +100,16 @@ class Ingest:
             until=until.isoformat(),
         )
         served_at: datetime | None = None
-        for n, page in enumerate(read_ahead(self._crm.iter_changed_feedback(since, until))):
-            served_at = page.served_at if n == 0 else served_at
-            self._ingest(stream, page)
-            self._failpoint("pull.page_saved")
-            if self._on_total and page.total is not None:
-                self._on_total(page.total)
-            if self._on_page:
-                self._on_page(len(page.items) + len(page.rejects))
+        # closed on the way out, an error included: the producer thread stops before we return
+        with closing(read_ahead(self._crm.iter_changed_feedback(since, until))) as pages:
+            for n, page in enumerate(pages):
+                served_at = page.served_at if n == 0 else served_at
+                self._ingest(stream, page)
+                self._failpoint("pull.page_saved")
+                if self._on_total and page.total is not None:
+                    self._on_total(page.total)
+                if self._on_page:
+                    self._on_page(len(page.items) + len(page.rejects))
         self._settle(stream, served_at, overlap)
 
     def run_accounts(self, stream: str, overlap: timedelta, until: datetime) -> None:
@@ -116,16 +119,17 @@ class Ingest:
         since = self._pull_from(stream, None, overlap)
         self._use_versions(True)
         served_at: datetime | None = None
-        for n, page in enumerate(read_ahead(self._crm.iter_changed_accounts(since, until))):
-            served_at = page.served_at if n == 0 else served_at
-            snapshots = {a.id: a.model_dump(mode="json") for a in page.items}
-            self._accounts.update({a.id: a for a in page.items})
-            with self._store.unit() as unit:
-                self._counts.accounts_refreshed += unit.refresh_accounts(self._org, snapshots)
-                self._save_versions(unit, page)
-                if page.cursor is not None:
-                    unit.save_cursor(self._org, stream, page.cursor)
-            self._failpoint("accounts.refreshed")
+        with closing(read_ahead(self._crm.iter_changed_accounts(since, until))) as pages:
+            for n, page in enumerate(pages):
+                served_at = page.served_at if n == 0 else served_at
+                snapshots = {a.id: a.model_dump(mode="json") for a in page.items}
+                self._accounts.update({a.id: a for a in page.items})
+                with self._store.unit() as unit:
+                    self._counts.accounts_refreshed += unit.refresh_accounts(self._org, snapshots)
+                    self._save_versions(unit, page)
+                    if page.cursor is not None:
+                        unit.save_cursor(self._org, stream, page.cursor)
+                self._failpoint("accounts.refreshed")
         self._settle(stream, served_at, overlap)
 
     def _pull_from(self, stream: str, start: datetime | None, overlap: timedelta) -> Cursor:
