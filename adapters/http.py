@@ -163,8 +163,7 @@ class HttpClient:
         process them (429, connection refused); anything ambiguous is raised so the caller's intent
         journal decides, because a blind retry of a create is how duplicates are born.
         """
-        safe = idempotent if idempotent is not None else method.upper() != "POST"
-        retrying = self._retrying(safe)
+        retrying = self._retrying(_is_safe(method, idempotent))
         return retrying(self._send_once, method, path, params, encode_json(json_body), bucket, allow)
 
     def request_json(
@@ -195,7 +194,7 @@ class HttpClient:
     ) -> tuple[Any, datetime | None]:
         """Like `request_json`, with the vendor's clock when it answered (HTTP `Date`, None if absent):
         what a pull needs to know which of its records were certainly visible to it."""
-        safe = idempotent if idempotent is not None else method.upper() != "POST"
+        safe = _is_safe(method, idempotent)
         body = encode_json(json_body)  # once, however often it is sent
 
         def once() -> tuple[Any, datetime | None]:
@@ -351,6 +350,11 @@ class HttpClient:
             self.statuses[status] += 1
         if self.on_response is not None:
             self.on_response(self.system, status)
+
+
+def _is_safe(method: str, idempotent: bool | None) -> bool:
+    """May a failed call be sent again? As the caller says, else anything but a POST (a create)."""
+    return idempotent if idempotent is not None else method.upper() != "POST"
 
 
 def _debug_enabled(logger: Any) -> bool:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from syncer.state.sql import chunks, utc_now
+from syncer.state.sql import chunks, execute, utc_now
 from syncer.state.tables import IntentRow
 
 
@@ -62,5 +62,4 @@ class IntentRepo:
             .values(state=state, result=bindparam("b_result"), updated_at=utc_now())
         )
         params = [{"b_op_key": k, "b_result": r[:300]} for k, r in sorted(results.items())]
-        self._s.flush()  # rows added in this unit must exist before a connection-level statement
-        self._s.connection().execute(stmt, params)
+        execute(self._s, stmt, params)

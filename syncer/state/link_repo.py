@@ -51,8 +51,7 @@ class LinkRepo:
             {"b_item_key": key, "b_status": status, "b_milestone": milestone, "b_signature": signature}
             for key, (status, milestone, signature) in sorted(states.items())
         ]
-        self._s.flush()  # rows added in this unit must exist before a connection-level statement
-        self._s.connection().execute(stmt, params)
+        execute(self._s, stmt, params)
 
     def by_items(self, org: str, item_keys: Collection[str]) -> dict[str, Link]:
         found: dict[str, Link] = {}
