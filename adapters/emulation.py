@@ -24,6 +24,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.responses import loads_json
+
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
@@ -295,18 +297,6 @@ def _decode(raw: bytes) -> Any:
         return loads_json(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return raw.decode("utf-8", "replace")
-
-
-def loads_json(raw: bytes) -> Any:
-    """`json.loads(raw)`, parsed by orjson when it can (several times faster on a batch body).
-
-    orjson is stricter (no NaN, no integers beyond 64 bits, UTF-8 only): what it refuses goes to the
-    standard library, so every body parses, or fails, exactly as it did.
-    """
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
 
 
 class ServedApp:

@@ -89,6 +89,16 @@ def encode_json(body: Any) -> bytes | None:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+def loads_json(text: str | bytes) -> Any:
+    """`json.loads(text)`, by orjson where it can (several times faster on a batch body); the stdlib
+    reads what orjson refuses (the NaN or Infinity `json.dumps` writes), so such text parses, or
+    fails, as it did. Unlike the stdlib, orjson reads an int beyond 64 bits as a float."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def json_body(response: httpx.Response, system: str, what: str) -> Any:
     """The JSON of a response obtained with `request` (e.g. one allowed through `allow=`)."""
     try:

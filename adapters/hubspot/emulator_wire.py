@@ -10,7 +10,8 @@ from typing import Any
 
 from starlette.requests import Request
 
-from adapters.emulation import ORJSONResponse, SlidingWindow, loads_json
+from adapters.emulation import ORJSONResponse, SlidingWindow
+from adapters.responses import loads_json
 
 BATCH_LIMIT = 100
 SINGULAR = {"companies": "COMPANY", "tickets": "TICKET", "deals": "DEAL", "tasks": "TASK", "notes": "NOTE"}

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.emulation import Faults, ORJSONResponse, RequestLog, SlidingWindow, emulator_app, loads_json
+from adapters.emulation import Faults, ORJSONResponse, RequestLog, SlidingWindow, emulator_app
 from adapters.jira.emulator_fields import (
     FIELDS,
     ISSUE_TYPES,
@@ -39,6 +39,7 @@ from adapters.jira.emulator_fields import (
 from adapters.jira.emulator_search import make_token, read_token, search_args, throttled, wanted_fields
 from adapters.jira.emulator_versions import VersionBook
 from adapters.jira.jql import JqlError, parse_jql
+from adapters.responses import loads_json
 
 _API = "/rest/api/{v}"
 

@@ -36,16 +36,6 @@ _ORJSON_AS_STDLIB = (
 )
 
 
-def json_loads(text: str | bytes) -> Any:
-    """The JSON columns' deserializer (orjson); the stdlib reads what orjson refuses (the NaN or
-    Infinity that `json.dumps` writes for a float that is not a number). Unlike the stdlib, orjson reads
-    an int beyond 64 bits as a float: none is stored (the columns hold pydantic dumps and counts)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def execute(
     session: Session, stmt: Executable, params: Sequence[Mapping[str, Any]] | Mapping[str, Any] | None = None
 ) -> CursorResult[*tuple[Any, ...]]:

@@ -11,13 +11,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.responses import loads_json
 from mappings.models import Cursor
 from syncer.state.audit_repo import AuditRepo
 from syncer.state.intent_repo import IntentRepo
 from syncer.state.link_repo import LINK_COLUMNS, LinkRepo
 from syncer.state.milestone_repo import MilestoneRepo
 from syncer.state.records import DeadLetter, Link, StoredFeedback
-from syncer.state.sql import Upsert, chunks, execute, json_dumps, json_loads, upsert, utc_now
+from syncer.state.sql import Upsert, chunks, execute, json_dumps, upsert, utc_now
 from syncer.state.tables import (
     CURSORS,
     DIRTY_GROUPS,
@@ -41,7 +42,7 @@ class StateStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine: Engine = create_engine(
-            url, future=True, pool_pre_ping=True, json_serializer=json_dumps, json_deserializer=json_loads
+            url, future=True, pool_pre_ping=True, json_serializer=json_dumps, json_deserializer=loads_json
         )
         if self._engine.dialect.name == "sqlite":
             event.listen(self._engine, "connect", _sqlite_pragmas)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from syncer.state.sql import json_dumps, json_loads
+from adapters.responses import loads_json
+from syncer.state.sql import json_dumps
 
 
 @pytest.mark.parametrize(
@@ -33,7 +34,7 @@ def test_json_dumps_reads_back_as_the_stdlib_would(value: Any) -> None:
     ],
 )
 def test_json_loads_reads_what_the_stdlib_wrote(text: str) -> None:
-    assert repr(json_loads(text)) == repr(json.loads(text))
+    assert repr(loads_json(text)) == repr(json.loads(text))
 
 
 def test_json_dumps_rejects_what_the_stdlib_rejects() -> None:
