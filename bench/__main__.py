@@ -18,7 +18,7 @@ from bench.floor import floor_of
 from bench.report import write_results
 from bench.world import SEARCH_LAG_S, Limits, World, remote_world, world
 from syncer.logging import configure_logging
-from syncer.runtime import freeze_startup_heap
+from syncer.runtime import tune_gc
 
 QUICK = {"tickets": 1_000, "companies": 200, "rss": (10_000,)}
 FULL = {"tickets": 10_000, "companies": 10_000, "rss": (10_000, 100_000)}
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     configure_logging("WARNING", fmt="console")
-    freeze_startup_heap()  # as the `syncer` CLI does
+    tune_gc()  # as the `syncer` CLI does
     if args.compare:
         from bench.compare import main_compare
 

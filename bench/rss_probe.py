@@ -12,7 +12,7 @@ import time
 
 from bench.world import remote_world
 from syncer.logging import configure_logging
-from syncer.runtime import freeze_startup_heap
+from syncer.runtime import tune_gc
 
 
 def _status_mb(field: str) -> float:
@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     tickets = int(argv[0])
     companies = int(argv[1]) if len(argv) > 1 else max(1, tickets // 10)
     configure_logging("WARNING", fmt="console")
-    freeze_startup_heap()  # as the `syncer` CLI does
+    tune_gc()  # as the `syncer` CLI does
     start = time.perf_counter()
     with remote_world(tickets, companies) as w:
         seeded = _rss_now_mb()

@@ -26,7 +26,7 @@ from syncer.config import find_org_config, iter_config_files, load_org_config
 from syncer.counts import PassCounts
 from syncer.errors import ConfigError
 from syncer.logging import configure_logging
-from syncer.runtime import freeze_startup_heap
+from syncer.runtime import tune_gc
 from syncer.settings import ServiceSettings
 from syncer.state.store import StateStoreError
 from syncer.views import (
@@ -311,7 +311,7 @@ def demo(
 
 def main() -> None:
     """The `syncer` entry point: the typer app, with the state database's unavailability said plainly."""
-    freeze_startup_heap()  # every command module is imported by now (see the end of this module)
+    tune_gc()  # every command module is imported by now (see the end of this module)
     try:
         app()
     except StateStoreError as exc:
