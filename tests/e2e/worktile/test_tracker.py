@@ -64,7 +64,13 @@ def test_worktile_to_worktile_adopts_after_a_crash_never_duplicates_and_alerts_i
         adapters = build_adapters(config)
         crashing = _CrashAfterCreate(adapters.tracker)
         engine = Engine(
-            config, store, adapters.crm, adapters.crm, crashing, adapters.tracker, adapters.alerts  # type: ignore[arg-type]
+            config,
+            store,
+            adapters.crm,
+            adapters.crm,
+            crashing,
+            adapters.tracker,
+            adapters.alerts,  # type: ignore[arg-type]
         )
         with pytest.raises(RuntimeError, match="killed"):
             engine.run("crashing")
