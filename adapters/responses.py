@@ -89,6 +89,19 @@ def encode_json(body: Any) -> bytes | None:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+def sorted_json(value: Any) -> bytes:
+    """Canonical JSON of `value` for hashing: compact, keys sorted, UTF-8, anything not JSON as `str()`.
+    orjson where it can (a 100-field dict with a long text: ~5x cheaper than the standard library);
+    what it refuses (an int beyond 64 bits, a non-str key) goes to the standard library in the same
+    compact form. Deterministic: the same value always gives the same bytes."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(
+            value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+        ).encode()
+
+
 def loads_json(text: str | bytes) -> Any:
     """`json.loads(text)`, by orjson where it can (several times faster on a batch body); the stdlib
     reads what orjson refuses (the NaN or Infinity `json.dumps` writes), so such text parses, or

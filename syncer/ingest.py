@@ -26,7 +26,7 @@ from mappings.models import Account, Cursor, Feedback
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSource
-from syncer.records import dumped_hash, shown_signature, to_payload
+from syncer.records import content_unchanged, dumped_hash, shown_signature, to_payload
 from syncer.state import StateStore, StoredFeedback, Unit
 
 log = structlog.get_logger("syncer.ingest")
@@ -184,7 +184,11 @@ class Ingest:
             known = unit.feedback_state(org, system, [fb.id for fb in page.items])
         dumps = {fb.id: fb.model_dump(mode="json") for fb in wanted}  # once per record: hash and payload
         hashes = {i: dumped_hash(d) for i, d in dumps.items()}
-        changed = [fb for fb in wanted if known.get(fb.id, ("", ""))[0] != hashes[fb.id]]
+        changed = [
+            fb
+            for fb in wanted
+            if not content_unchanged(known.get(fb.id, ("", ""))[0], hashes[fb.id], dumps[fb.id])
+        ]
         dropped = sorted({fb.id for fb in page.items if fb.id in known} - {fb.id for fb in wanted})
         accounts = self._accounts_for(changed)
         good, dead = self._classify(changed, accounts)

@@ -8,10 +8,16 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from adapters.responses import sorted_json
 from mappings.models import Account, BacklogDraft, Feedback, FeedbackLink, ItemStatus
 
 # fields we write back ourselves, or that move without a real change: excluded from the content hash
 _VOLATILE = {"updated_at", "backlog_key", "backlog_status", "backlog_milestone", "backlog_due"}
+
+
+# a content hash of this release: marked, so that a hash stored by an earlier release (64 hex digits of
+# the standard library's JSON) is known for what it is and compared in its own format
+HASH_MARK = "~"
 
 
 def content_hash(fb: Feedback) -> str:
@@ -20,9 +26,31 @@ def content_hash(fb: Feedback) -> str:
 
 
 def dumped_hash(dumped: Mapping[str, Any]) -> str:
-    """`content_hash` of a record already dumped (`model_dump(mode="json")`): one dump, hash and payload."""
-    data = {k: v for k, v in dumped.items() if k not in _VOLATILE}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """`content_hash` of a record already dumped (`model_dump(mode="json")`): one dump, hash and payload.
+    Canonical JSON by orjson (`sorted_json`): the standard library's took ~7 % of a first sync's CPU."""
+    digest = hashlib.sha256(sorted_json(_hashed(dumped))).hexdigest()
+    return HASH_MARK + digest[: 64 - len(HASH_MARK)]  # the stored column holds 64 characters
+
+
+def legacy_hash(dumped: Mapping[str, Any]) -> str:
+    """The content hash releases before `HASH_MARK` stored (the standard library's JSON)."""
+    text = json.dumps(_hashed(dumped), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def content_unchanged(stored: str | None, digest: str, dumped: Mapping[str, Any]) -> bool:
+    """Whether a record stored with hash `stored` is unchanged now that it hashes to `digest`. A hash
+    stored by an earlier release is compared in its own format, so an upgrade makes no record look
+    edited (it would be stored and re-planned again for nothing); it is replaced when the record changes."""
+    if not stored:
+        return False
+    if stored.startswith(HASH_MARK):
+        return stored == digest
+    return stored == legacy_hash(dumped)
+
+
+def _hashed(dumped: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in dumped.items() if k not in _VOLATILE}
 
 
 def link_signature(

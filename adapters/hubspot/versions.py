@@ -13,6 +13,11 @@ write ourselves and the modification stamp) changes with it, whenever it happene
 cannot change anything we derive. Association changes do not bump a ticket's stamp in HubSpot, so a
 re-read never was how we saw them (dead-letter replay reads by id, skipping nothing).
 
+Tokens are hashed from canonical JSON (`adapters.responses.sorted_json`); before it they were hashed
+from the standard library's JSON, so after that upgrade each ticket's first re-read is not skipped
+(one association read per 1,000 such tickets) and stores its new token; its content hash, compared in
+both formats (`syncer.records.content_unchanged`), still finds it unchanged, so nothing is written.
+
 Cursor safety: skipped records still count for the page's cursor, which is the max `(stamp, id)` of
 everything the search returned, so the keyset pager and the overlap window behave exactly as without
 the filter; only the work per re-read record goes away.
@@ -21,11 +26,11 @@ the filter; only the work per re-read record goes away.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from adapters.hubspot.settings import HubSpotSettings
+from adapters.responses import sorted_json
 
 STAMP = "hs_lastmodifieddate"
 
@@ -42,8 +47,7 @@ def ticket_version(raw: Mapping[str, Any], written: Iterable[str], salt: str) ->
         return ""
     skip = {STAMP, *written}
     kept = {k: v for k, v in props.items() if k not in skip}
-    text = json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(f"{salt}\x1f{text}".encode()).hexdigest()[:40]
+    return hashlib.sha256(f"{salt}\x1f".encode() + sorted_json(kept)).hexdigest()[:40]
 
 
 def stamp_version(raw: Mapping[str, Any], salt: str) -> str:
