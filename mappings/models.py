@@ -38,12 +38,21 @@ class ItemStatus(StrEnum):
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# what cleaning changes: those control characters and lone surrogates
+_UNCLEAN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def is_clean(value: str) -> bool:
+    """Whether `clean_text` would return `value` unchanged. Printable text is (CJK and emoji are
+    printable); text with a newline or tab is not printable, yet clean unless it holds one of the
+    characters cleaning removes: most feedback bodies, which the full cleaning copied for nothing."""
+    return value.isprintable() or _UNCLEAN.search(value) is None
 
 
 def clean_text(value: str) -> str:
     """Text every store and vendor accepts: no NUL/control characters (PostgreSQL rejects NUL), no lone
     surrogates (not encodable as UTF-8; they become U+FFFD). Emoji, CJK and newlines pass untouched."""
-    if value.isprintable():  # no control character, no surrogate (CJK and emoji are printable)
+    if is_clean(value):
         return value
     text = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return _CONTROL.sub("", text)
@@ -56,10 +65,10 @@ class _Frozen(BaseModel):
     @classmethod
     def _clean_strings(cls, data: object) -> object:
         # one call per record, not one per field: this ran for every field of every record we map;
-        # a record whose strings are all printable (most of them) is passed on as it is, not copied
+        # a record whose strings are all clean (most of them) is passed on as it is, not copied
         if isinstance(data, dict):
             for value in data.values():
-                if isinstance(value, str) and not value.isprintable():
+                if isinstance(value, str) and not is_clean(value):
                     return {k: clean_text(v) if isinstance(v, str) else v for k, v in data.items()}
         return data
 
