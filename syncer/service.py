@@ -12,6 +12,7 @@ from syncer.dryrun import Plan, recorders
 from syncer.engine import Engine
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import AlertSink, CrmSink, TrackerSink
+from syncer.runtime import collect_run_garbage
 from syncer.state import StateStore
 from syncer.state.rehearsal import RehearsalStore
 from syncer.wiring import Adapters, build_adapters
@@ -43,6 +44,7 @@ def run_org(
 
     `on_finished(counts, statuses)` gets the pass's HTTP answers as {system: {status: n}} (metrics)."""
     adapters = build_adapters(config, redis_url)
+    engine: Engine | None = None
     try:
         engine = _engine(
             config,
@@ -66,6 +68,10 @@ def run_org(
         return counts
     finally:
         adapters.close()
+        # the run's adapters, engine and caches refer to each other: drop ours, then collect them
+        engine = None
+        del adapters
+        collect_run_garbage()
 
 
 def plan_org(
