@@ -70,10 +70,8 @@ class Upsert:
         stmt = self._statements["postgresql" if dialect == "postgresql" else "sqlite"]
         # one statement, executemany: compiled once (and cached), sent in batches by the driver
         # (SQLAlchemy's "insertmanyvalues"); a multi-VALUES literal per call cost more than the write
-        session.flush()
-        connection = session.connection()
         for chunk in chunks(rows, CHUNK * 4):
-            connection.execute(stmt, list(chunk))
+            execute(session, stmt, list(chunk))
 
 
 def _upsert_statement(
