@@ -8,6 +8,7 @@ Only emulators import this module; adapter clients never do.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import threading
 import time
@@ -131,8 +132,15 @@ class SlidingWindow:
             return None
 
 
-def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults: Faults) -> Starlette:
-    """Wrap vendor routes with request logging, fault injection and `/_emulator/*` admin routes."""
+def emulator_app(
+    name: str,
+    routes: Sequence[BaseRoute],
+    log: RequestLog,
+    faults: Faults,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """Wrap vendor routes with request logging, fault injection and `/_emulator/*` admin routes; every
+    answer carries HTTP `Date` from the emulator's `clock`, as a vendor's answers carry its own."""
 
     async def requests_view(request: Request) -> Response:
         return JSONResponse([e.__dict__ for e in log.entries()])
@@ -154,8 +162,33 @@ def emulator_app(name: str, routes: Sequence[BaseRoute], log: RequestLog, faults
     app = Starlette(routes=[*admin, *routes])
 
     app.add_middleware(_RecordAndMisbehave, name=name, faults=faults, log=log)
-    app.add_middleware(_DropConnections, faults=faults, log=log)  # outermost: sees uvicorn's `receive`
+    app.add_middleware(_DropConnections, faults=faults, log=log)  # sees uvicorn's `receive`
+    app.add_middleware(_VendorDate, clock=clock)
+    app.state.vendor_date = True  # ServedApp leaves uvicorn's own Date header out
     return app
+
+
+class _VendorDate:
+    """HTTP `Date` from the emulator's clock, on every answer (faults included). The engine compares it
+    with record stamps (settled cursors; where a first sync starts the account stream), so an emulator
+    whose clock is skewed must skew both, like a vendor whose servers' clock is off."""
+
+    def __init__(self, app: ASGIApp, clock: Callable[[], float]) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", email.utils.formatdate(self.clock(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_dated)
 
 
 class ORJSONResponse(JSONResponse):
@@ -304,7 +337,13 @@ class ServedApp:
 
     def __init__(self, app: Starlette, port: int = 0, host: str = "127.0.0.1") -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            date_header=not getattr(app.state, "vendor_date", False),  # emulators date their answers
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"emulator:{port}", daemon=True)

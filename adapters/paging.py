@@ -43,6 +43,9 @@ class Page(Generic[T]):
     # record stamped at least the index lag before it was visible to every query of the pull, which
     # lets the engine start the next pull right after the cursor instead of an overlap before it
     served_at: datetime | None = None
+    # the adapter produced the next page(s) together with this one, and they follow at once: the
+    # engine may gather them and read what they all name (accounts) in one go
+    more: bool = False
 
 
 # Given a record kind and {record id: version token}, the ids already processed at exactly that

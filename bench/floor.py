@@ -3,13 +3,13 @@ VENDOR's allowed rate (issue 9: "minimal requests / allowed rate"); the slowest 
 (buckets are assumed to run in parallel). Our client-side limits sit a little under these (see
 adapters/hubspot/client.py RATE_LIMITS), so the floor is not reachable to the last percent.
 
-Minimal requests (sizes from the seeded portal and what the pass did):
-  HubSpot search (5/s per account): ticket pages ceil(tickets / 200), plus the accounts stream's
-    company pages ceil(companies / 200) and deal pages ceil(deals / 200) (a first sync must read every
-    company and deal once, and search is the only way to learn what changed).
+Minimal requests (sizes from the seeded portal and what the pass did). A first sync reads the
+companies its tickets name ("named") and their deals, nothing else: with no feedback stored there is
+no account snapshot to refresh, so the account-change searches have no backlog to walk.
+  HubSpot search (5/s per account): ticket pages ceil(tickets / 200).
   HubSpot other: ticket→company associations ceil(tickets / 1000), company batch reads
-    ceil(companies / 100), owners ceil(owners / 100), company→deal associations ceil(companies / 1000),
-    deal batch reads ceil(deals / 100), ticket write-back ceil(links / 100).
+    ceil(named / 100), owners ceil(owners / 100), company→deal associations ceil(named / 1000), deal
+    batch reads ceil(deals of named companies / 100), ticket write-back ceil(links / 100).
   HubSpot overall (100 per rolling 10 s = 10/s): the two above together (searches count too).
   Jira (the emulator's 100/s): versions 1, one search for existing markers 1, bulk creates
     ceil(items / 50).
@@ -30,13 +30,16 @@ JIRA_PER_S = 100.0  # the Jira emulator's vendor-mode limit (bench/world.py Limi
 
 def floor_of(w: World, first: PassCounts, scale: float) -> dict[str, Any]:
     seeded = w.hub.counts()
-    tickets, companies, deals = seeded["tickets"], seeded["companies"], seeded.get("deals", 0)
-    search = ceil(tickets / 200) + ceil(companies / 200) + ceil(deals / 200)
+    tickets = seeded["tickets"]
+    named = {c for targets in w.hub.associated("tickets", "companies").values() for c in targets}
+    company_deals = w.hub.associated("companies", "deals")
+    deals = len({d for c in named for d in company_deals.get(c, ())})
+    search = ceil(tickets / 200)
     other = (
         ceil(tickets / 1000)
-        + ceil(companies / 100)
+        + ceil(len(named) / 100)
         + ceil(seeded["owners"] / 100)
-        + ceil(companies / 1000)
+        + ceil(len(named) / 1000)
         + ceil(deals / 100)
         + ceil(first.links_written / 100)
     )

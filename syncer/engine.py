@@ -205,9 +205,10 @@ class Engine:
         # an explicit `until` (backfill) is taken as given; otherwise bound generously by our clock
         crm_until = until if explicit_until else until + CLOCK_SKEW_ALLOWANCE
         # accounts first: a backfill then finds every changed company in the run cache instead of
-        # reading it a second time for its feedback
+        # reading it a second time for its feedback (a first sync skips the account backlog: ingest.py)
         ingest.run_accounts(ACCOUNTS_STREAM, overlap, crm_until)
         ingest.run(stream, since, overlap, crm_until, skip_known=stream != RESCAN_STREAM)
+        ingest.catch_up_accounts(overlap, crm_until)
         apply = Apply(
             cfg.org,
             self._store,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,6 +32,8 @@ from syncer.state import StateStore, StoredFeedback, Unit
 
 log = structlog.get_logger("syncer.ingest")
 
+GATHER_PAGES = 10  # at most this many pages produced together are gathered for one account read
+
 DEAD_GROUP = "dead:"  # stored records that could not be grouped (e.g. no account); never planned
 # a settled pull resumes this far after its cursor: at or below every CRM's stamp resolution (HubSpot,
 # Jiandaoyun: ms; Salesforce: s), and adapters floor `since` to their own resolution: nothing is skipped
@@ -40,6 +43,19 @@ SETTLED_STEP = timedelta(milliseconds=1)
 def settled_stream(stream: str) -> str:
     """The cursor row that records how far `stream` is settled (see `Ingest._settle`)."""
     return f"{stream}#settled"
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A pulled page, sorted out before its accounts are read: the product feedback it holds
+    (`wanted`), what we stored of its records (`known`), their dumps and hashes, and which changed."""
+
+    page: Page[Feedback]
+    wanted: list[Feedback]
+    known: dict[str, tuple[str, str]]
+    dumps: dict[str, dict[str, Any]]
+    hashes: dict[str, str]
+    changed: list[Feedback]
 
 
 @runtime_checkable
@@ -76,6 +92,9 @@ class Ingest:
         self._accounts: dict[str, Account | None] = {}  # per-run cache: no N+1 lookups
         self._on_page, self._on_total = on_page, on_total
         self._failpoint = failpoint
+        # set while a first sync's account backlog is skipped and its stream's start not yet stored
+        self._account_backlog: str | None = None
+        self._pull_served_at: datetime | None = None  # when the current pull's first query was answered
 
     def run(
         self,
@@ -100,22 +119,59 @@ class Ingest:
             until=until.isoformat(),
         )
         served_at: datetime | None = None
+        gathered: list[Page[Feedback]] = []
         # closed on the way out, an error included: the producer thread stops before we return
         with closing(read_ahead(self._crm.iter_changed_feedback(since, until))) as pages:
             for n, page in enumerate(pages):
-                served_at = page.served_at if n == 0 else served_at
-                self._ingest(stream, page)
-                self._failpoint("pull.page_saved")
-                if self._on_total and page.total is not None:
-                    self._on_total(page.total)
-                if self._on_page:
-                    self._on_page(len(page.items) + len(page.rejects))
+                served_at = self._pull_served_at = page.served_at if n == 0 else served_at
+                gathered.append(page)
+                if page.more and len(gathered) < GATHER_PAGES:
+                    continue  # its read's next pages follow at once: read what they name together
+                self._ingest_pages(stream, gathered)
+                gathered = []
+            self._ingest_pages(stream, gathered)  # a source that ended on `more` (none should)
         self._settle(stream, served_at, overlap)
 
     def run_accounts(self, stream: str, overlap: timedelta, until: datetime) -> None:
         """Refresh stored account snapshots (ARR, owner, open deals) of accounts changed since last time;
         their groups become pending so the items' revenue roll-up is re-rendered. The cursor is the
-        newest vendor stamp seen (never our clock: vendor clocks drift), saved with each page."""
+        newest vendor stamp seen (never our clock: vendor clocks drift), saved with each page.
+
+        While the store holds no feedback of this org (a first sync) there is no snapshot to refresh,
+        and reading every account of the CRM would only fill the run cache: the feedback pull reads
+        just the accounts its records name, and the account backlog is skipped (`_skip_backlog`)."""
+        if self._account_backlog is None and not self._has_feedback():
+            self._account_backlog = stream
+            log.info("accounts.backlog_skipped", stream=stream, reason="no stored feedback yet")
+            return
+        self._pull_accounts(stream, overlap, until)
+
+    def catch_up_accounts(self, overlap: timedelta, until: datetime) -> None:
+        """After the feedback pull of a run that skipped the account backlog: if its first page gave no
+        vendor time to start the account stream from (see `_skip_backlog`) but feedback was stored, pull
+        the account changes in full after all, so that none of them is lost."""
+        stream, self._account_backlog = self._account_backlog, None
+        if stream is not None and self._has_feedback():
+            self._pull_accounts(stream, overlap, until)
+
+    def _has_feedback(self) -> bool:
+        with self._store.unit() as unit:
+            return unit.has_feedback(self._org)
+
+    def _skip_backlog(self, unit: Unit) -> bool:
+        """With the first page that stores feedback, in a run that skips the account backlog: the
+        account stream starts at the vendor time the pull's first query was answered (whole seconds,
+        never later). Every account the run reads is read after that, so a change to one after its
+        read is stamped later and the next run's account pull (from there, minus the overlap) takes
+        it. Saved in the page's own transaction: no feedback is stored without it. False if the pull
+        has no vendor time."""
+        stream, served_at = self._account_backlog, self._pull_served_at
+        if stream is None or served_at is None:
+            return False
+        unit.save_cursor(self._org, stream, Cursor(served_at, ""))
+        return True
+
+    def _pull_accounts(self, stream: str, overlap: timedelta, until: datetime) -> None:
         since = self._pull_from(stream, None, overlap)
         self._use_versions(True)
         served_at: datetime | None = None
@@ -173,9 +229,26 @@ class Ingest:
 
     def ingest_page(self, page: Page[Feedback]) -> None:
         """Ingest records read by id (a replay): like a pulled page, but no cursor moves."""
-        self._ingest(None, page)
+        self._ingest_pages(None, [page])
 
-    def _ingest(self, stream: str | None, page: Page[Feedback]) -> None:
+    def _ingest_pages(self, stream: str | None, pages: list[Page[Feedback]]) -> None:
+        """Pages an adapter produced together: the accounts of all their changed records are read at
+        once (HubSpot reads companies' deal associations 1,000 at a time, a page holds 200 tickets),
+        then each page is stored in its own transaction, with its own cursor, as if alone."""
+        prepared = [self._prepare(page) for page in pages]
+        accounts = self._accounts_for([fb for p in prepared for fb in p.changed])
+        for p in prepared:
+            self._store_page(stream, p, accounts)
+            if stream is None:
+                continue
+            self._failpoint("pull.page_saved")
+            if self._on_total and p.page.total is not None:
+                self._on_total(p.page.total)
+            if self._on_page:
+                self._on_page(len(p.page.items) + len(p.page.rejects))
+
+    def _prepare(self, page: Page[Feedback]) -> _Prepared:
+        """What of a page is product feedback, and what of that changed since we stored it."""
         counts, org, system = self._counts, self._org, self._crm.system
         counts.feedback_pulled += len(page.items) + len(page.rejects) + page.skipped
         wanted = [fb for fb in page.items if is_product_feedback(fb, self._rule)]
@@ -189,8 +262,12 @@ class Ingest:
             for fb in wanted
             if not content_unchanged(known.get(fb.id, ("", ""))[0], hashes[fb.id], dumps[fb.id])
         ]
+        return _Prepared(page, wanted, known, dumps, hashes, changed)
+
+    def _store_page(self, stream: str | None, p: _Prepared, accounts: dict[str, Account | None]) -> None:
+        counts, org, system = self._counts, self._org, self._crm.system
+        page, wanted, known, dumps, hashes, changed = p.page, p.wanted, p.known, p.dumps, p.hashes, p.changed
         dropped = sorted({fb.id for fb in page.items if fb.id in known} - {fb.id for fb in wanted})
-        accounts = self._accounts_for(changed)
         good, dead = self._classify(changed, accounts)
         groups = {fb.id: group_key(fb) for fb in good}
         # groups that lose a member (regrouped, dead-lettered, no longer feedback) must be re-rendered
@@ -224,6 +301,9 @@ class Ingest:
             self._save_versions(unit, page, exclude={fb.id for fb, _ in dead})
             if page.cursor is not None and stream is not None:
                 unit.save_cursor(org, stream, page.cursor)
+            backlog_started = self._skip_backlog(unit) if stored or dead_rows else False
+        if backlog_started:
+            self._account_backlog = None
         counts.feedback_changed += len(good)
 
     def _accounts_for(self, changed: list[Feedback]) -> dict[str, Account | None]:

@@ -76,7 +76,7 @@ class GitHubEmulator:
         self._milestones: dict[int, EmuMilestone] = {}
         self._next_number = 1  # issues and pull requests share one sequence
         self._next_milestone = 1
-        self.app: Starlette = emulator_app("github", self._routes(), self.log, self.faults)
+        self.app: Starlette = emulator_app("github", self._routes(), self.log, self.faults, self.clock)
 
     # -- test helpers -----------------------------------------------------------------------------
     def seed_demo(self, seed: int = 7) -> None:

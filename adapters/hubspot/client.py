@@ -139,6 +139,7 @@ class HubSpotCrm:
                     },
                     skipped=len(raws) - len(unmapped),
                     served_at=served_at,
+                    more=len(pages) < len(group) - 1,
                 )
             )
         return pages

@@ -94,7 +94,7 @@ class HubSpotEmulator:
         self._seq = itertools.count()
         self._assoc: dict[tuple[str, str], dict[str, list[str]]] = {pair: {} for pair in ASSOCIATION_TYPES}
         self._owners: dict[str, dict[str, Any]] = {}
-        self.app: Starlette = emulator_app("hubspot", self._routes(), self.log, self.faults)
+        self.app: Starlette = emulator_app("hubspot", self._routes(), self.log, self.faults, self.clock)
 
     # -- seeding and inspection (Python side) -----------------------------------------------------
     def now_ms(self) -> int:
@@ -201,6 +201,11 @@ class HubSpotEmulator:
     def ids(self, object_type: str) -> list[str]:
         with self._lock:
             return list(self._objects[object_type])
+
+    def associated(self, from_type: str, to_type: str) -> dict[str, list[str]]:
+        """Every association from one object type to another: from id -> to ids (a copy)."""
+        with self._lock:
+            return {k: list(v) for k, v in self._assoc[(from_type, to_type)].items()}
 
     def counts(self) -> dict[str, int]:
         with self._lock:

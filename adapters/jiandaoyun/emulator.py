@@ -89,7 +89,7 @@ class JiandaoyunEmulator:
         self._batch = SlidingWindow(batch_rate, 1.0)
         self.log = RequestLog()
         self.faults = Faults()
-        self.app: Starlette = emulator_app("jiandaoyun", self._routes(), self.log, self.faults)
+        self.app: Starlette = emulator_app("jiandaoyun", self._routes(), self.log, self.faults, self.clock)
 
     # -- helpers for tests and the demo -----------------------------------------------------------
     def seed_demo(self, seed: int = 7, customers: int = 30, feedback: int = 200) -> None:

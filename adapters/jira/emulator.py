@@ -68,7 +68,7 @@ class JiraEmulator:
         self.book = VersionBook(project_key, clock)
         self.versions: dict[int, EmuVersion] = self.book.by_id  # the same dict, by id
         self._next_issue = 10001
-        self.app: Starlette = emulator_app("jira", self._routes(), self.log, self.faults)
+        self.app: Starlette = emulator_app("jira", self._routes(), self.log, self.faults, self.clock)
 
     # -- test helpers -----------------------------------------------------------------------------
     def seed_demo(self, seed: int = 7) -> None:

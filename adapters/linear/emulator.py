@@ -74,7 +74,7 @@ class LinearEmulator:
             "SyncerMilestones": self._list_milestones,
         }
         self.app: Starlette = emulator_app(
-            "linear", [Route("/graphql", self._endpoint, methods=["POST"])], self.log, self.faults
+            "linear", [Route("/graphql", self._endpoint, methods=["POST"])], self.log, self.faults, clock
         )
 
     # -- test helpers -----------------------------------------------------------------------------

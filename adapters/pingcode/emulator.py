@@ -111,7 +111,7 @@ class PingCodeEmulator:
         self._items: dict[str, EmuItem] = {}
         self._versions: dict[str, EmuVersion] = {}
         self._next_item, self._next_version = 1, 1
-        self.app: Starlette = emulator_app("pingcode", self._routes(), self.log, self.faults)
+        self.app: Starlette = emulator_app("pingcode", self._routes(), self.log, self.faults, self.clock)
 
     # -- test helpers -----------------------------------------------------------------------------
     def seed_demo(self, seed: int = 7) -> None:

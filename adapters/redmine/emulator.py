@@ -93,7 +93,7 @@ class RedmineEmulator:
         self._issues: dict[int, EmuIssue] = {}
         self._versions: dict[int, EmuVersion] = {}
         self._next_issue, self._next_version = 1, 1
-        self.app: Starlette = emulator_app("redmine", self._routes(), self.log, self.faults)
+        self.app: Starlette = emulator_app("redmine", self._routes(), self.log, self.faults, self.clock)
 
     # -- test helpers -----------------------------------------------------------------------------
     def seed_demo(self, seed: int = 7) -> None:

@@ -56,7 +56,7 @@ class SalesforceEmulator:
         self._locators: dict[str, list[Row]] = {}
         self._locator_seq = itertools.count(1)
         self._lock = threading.Lock()
-        self.app: Starlette = emulator_app("salesforce", self._routes(), self.log, self.faults)
+        self.app: Starlette = emulator_app("salesforce", self._routes(), self.log, self.faults, clock)
 
     # -- helpers for tests and the demo -----------------------------------------------------------
     def seed_demo(self, seed: int = 7, accounts: int = 40, cases: int = 300) -> None:

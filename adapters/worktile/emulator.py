@@ -77,7 +77,7 @@ class WorktileEmulator:
         self._seq = itertools.count(1)
         self.log = RequestLog()
         self.faults = Faults()
-        self.app: Starlette = emulator_app("worktile", self._routes(), self.log, self.faults)
+        self.app: Starlette = emulator_app("worktile", self._routes(), self.log, self.faults, self.clock)
 
     # -- helpers for tests and the demo -----------------------------------------------------------
     def seed_demo(self, seed: int = 7, customers: int = 20, tasks: int = 120) -> None:

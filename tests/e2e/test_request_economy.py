@@ -62,6 +62,28 @@ def test_first_sync_reads_each_company_once(stack: Stack, store: StateStore) -> 
     assert stack.hubspot.log.count("GET", "/crm/v3/owners") == 1
 
 
+def test_first_sync_reads_only_the_companies_its_tickets_name(stack: Stack, store: StateStore) -> None:
+    lonely = stack.hubspot.add_company("Lonely Co, no tickets")
+
+    run_org(stack.config(), store, "first")
+
+    read = {str(i["id"]) for e in stack.hubspot.log.entries("POST", COMPANY_READ) for i in e.body["inputs"]}
+    calls = _hub_calls(stack)
+    assert lonely not in read, "a company without feedback was read"
+    assert "POST /crm/v3/objects/companies/search" not in calls, calls  # no account backlog to refresh
+    assert "POST /crm/v3/objects/deals/search" not in calls, calls
+    # the first search page is stored alone, the rest (one association read) together: 2 reads of
+    # the companies' deals, however many pages the rest spans
+    assert calls["POST /crm/v4/associations/companies/deals/batch/read"] <= 2, calls
+    stack.hubspot.update_company(lonely, annualrevenue="1000")
+    stack.hubspot.log.clear()
+
+    second = run_org(stack.config(), store, "second")
+
+    assert "POST /crm/v3/objects/companies/search" in _hub_calls(stack), "the account stream never started"
+    assert second.accounts_refreshed == 0  # its change touches no stored feedback
+
+
 class _EditDuringWriteBack:
     """A CRM sink that lets a user edit a ticket after our pull read it, just before our write-back
     stamps it again: the ticket's newest modification stamp is then ours, its content the user's."""

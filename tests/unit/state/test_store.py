@@ -200,3 +200,19 @@ def test_milestone_snapshots_round_trip(store: StateStore) -> None:
         snaps = unit.milestones.snapshots("acme")
         assert snaps["100"].name == "2.4 LTS"
         assert snaps["200"].due is None
+
+
+def test_account_snapshots_come_from_each_accounts_newest_record(store: StateStore) -> None:
+    def row(record_id: str, account: str, arr: int) -> StoredFeedback:
+        payload = {"feedback": {}, "account": {"id": account, "arr": arr}}
+        return StoredFeedback("hubspot", record_id, "fp:a", "h", payload, None, account)
+
+    with store.unit() as unit:
+        assert not unit.has_feedback("acme")
+        unit.save_feedback("acme", [row("1", "c1", 10), row("2", "c1", 20), row("3", "c2", 30)])
+        unit.save_feedback("other", [row("9", "c3", 90)])
+    with store.unit() as unit:
+        found = unit.account_snapshots("acme", ["c1", "c2", "c3", "c4"])
+        assert unit.has_feedback("acme")
+
+    assert found == {"c1": {"id": "c1", "arr": 20}, "c2": {"id": "c2", "arr": 30}}
