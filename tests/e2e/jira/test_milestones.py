@@ -36,9 +36,9 @@ def test_list_milestones_follows_release_slip_and_rename(clock: FakeClock) -> No
         }
         assert before[v25].description == "Next minor"
         assert before[v30].url == f"{SITE}/projects/PROD/versions/{v30}"
-        stamped = before[v24].updated_at  # the server's Date header: wall clock, not the emulator's clock
+        stamped = before[v24].updated_at  # the server's Date header: Jira's clock (the emulator's), not ours
         assert stamped.tzinfo is not None
-        assert abs(stamped - datetime.now(UTC)) < timedelta(minutes=1)
+        assert abs(stamped - datetime.fromtimestamp(clock(), UTC)) < timedelta(minutes=1)
         issue_updated = emulator.issue(keys[0])["fields"]["updated"]
 
         emulator.release_version("2.4", release_date=date(2024, 5, 10))
