@@ -100,6 +100,8 @@ def measure_backfill(tickets: int, companies: int, scale: float) -> dict[str, An
             "floor_bucket": floor["bucket"],
             "floor_buckets_s": floor["buckets_s"],
             "backfill_over_floor": round(wall / floor["floor_s"], 2),
+            "floor_with_burst_s": floor["floor_with_burst_s"],
+            "over_floor_with_burst": round(wall / max(floor["floor_with_burst_s"], 1e-9), 2),
             "requests": first.requests,
             "minimal_requests": floor["minimal"],
             "requests_over_minimum": round(first.requests / floor["minimal"], 2),
