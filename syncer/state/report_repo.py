@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from syncer.state.insights_repo import InsightsRepo
 from syncer.state.records import Link
 from syncer.state.store import StateStore
-from syncer.state.tables import AlertRow, FeedbackRow, LinkRow
+from syncer.state.tables import AlertRow, FeedbackPayloadRow, FeedbackRow, LinkRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +69,14 @@ class ReportRepo:
                 FeedbackRow.record_id,
                 FeedbackRow.group_key,
                 FeedbackRow.account_id,
-                FeedbackRow.payload,
+                FeedbackPayloadRow.payload,
                 FeedbackRow.updated_at,
+            )
+            .join(
+                FeedbackPayloadRow,
+                (FeedbackPayloadRow.org == FeedbackRow.org)
+                & (FeedbackPayloadRow.system == FeedbackRow.system)
+                & (FeedbackPayloadRow.record_id == FeedbackRow.record_id),
             )
             .where(FeedbackRow.org == org, FeedbackRow.group_key != "dead:")
             .order_by(FeedbackRow.system, FeedbackRow.record_id)

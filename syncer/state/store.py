@@ -24,6 +24,7 @@ from syncer.state.tables import (
     DIRTY_GROUPS,
     FEEDBACK,
     LINKS,
+    PAYLOADS,
     DeadLetterRow,
     DirtyGroupRow,
     FeedbackRow,
@@ -154,9 +155,12 @@ class Unit:
         )
 
     def forget_feedback(self, org: str, system: str, record_ids: Collection[str]) -> None:
-        f = FEEDBACK.c
         for chunk in chunks(sorted(record_ids)):
-            execute(self._s, delete(FEEDBACK).where(f.org == org, f.system == system, f.record_id.in_(chunk)))
+            for table in (FEEDBACK, PAYLOADS):
+                c = table.c
+                execute(
+                    self._s, delete(table).where(c.org == org, c.system == system, c.record_id.in_(chunk))
+                )
 
     def mark_groups_dirty(self, org: str, group_keys: Collection[str]) -> None:
         now = utc_now()
@@ -179,7 +183,6 @@ class Unit:
                 "record_id": r.record_id,
                 "group_key": r.group_key,
                 "content_hash": r.content_hash,
-                "payload": dict(r.payload),
                 "written_key": r.written_key,
                 "account_id": r.account_id,
                 "pending": pending,
@@ -188,6 +191,11 @@ class Unit:
             for r in records
         ]
         _SAVE_FEEDBACK(self._s, rows)
+        payloads = [
+            {"org": org, "system": r.system, "record_id": r.record_id, "payload": dict(r.payload)}
+            for r in records
+        ]
+        _SAVE_PAYLOADS(self._s, payloads)
 
     def set_written_keys(self, org: str, system: str, keys: Mapping[str, str | None]) -> None:
         """One executemany for the whole batch (a round trip per record dominated write-back time)."""
@@ -241,7 +249,11 @@ class Unit:
         members: dict[str, list[StoredFeedback]] = {k: [] for k in group_keys}
         for chunk in chunks(sorted(group_keys)):
             # plain columns, not ORM rows: no identity map for thousands of payloads read once
-            stmt = select(*_FEEDBACK_COLUMNS).where(FEEDBACK.c.org == org, FEEDBACK.c.group_key.in_(chunk))
+            stmt = (
+                select(*_FEEDBACK_COLUMNS)
+                .select_from(_WITH_PAYLOAD)
+                .where(FEEDBACK.c.org == org, FEEDBACK.c.group_key.in_(chunk))
+            )
             for row in execute(self._s, stmt).all():
                 members[row[2]].append(StoredFeedback(*row))
         return members
@@ -291,10 +303,12 @@ class Unit:
     # -- links --------------------------------------------------------------------------------------
     def account_snapshot(self, org: str, account_id: str) -> Mapping[str, Any] | None:
         """The latest stored snapshot of an account (from any of its feedback records)."""
+        f = FEEDBACK.c
         stmt = (
-            select(FeedbackRow.payload)
-            .where(FeedbackRow.org == org, FeedbackRow.account_id == account_id)
-            .order_by(FeedbackRow.updated_at.desc())
+            select(PAYLOADS.c.payload)
+            .select_from(_WITH_PAYLOAD)
+            .where(f.org == org, f.account_id == account_id)
+            .order_by(f.updated_at.desc())
             .limit(1)
         )
         payload = self._s.scalar(stmt)
@@ -318,9 +332,9 @@ class Unit:
             )
             rows = execute(
                 self._s,
-                select(f.account_id, f.record_id, f.payload).where(
-                    f.org == org, f.record_id.in_(sorted(set(newest.values())))
-                ),
+                select(f.account_id, f.record_id, PAYLOADS.c.payload)
+                .select_from(_WITH_PAYLOAD)
+                .where(f.org == org, f.record_id.in_(sorted(set(newest.values())))),
             ).all()
             for account_id, record_id, payload in rows:
                 account = payload.get("account") if payload else None
@@ -352,7 +366,10 @@ class Unit:
                         {"b_org": org, "b_system": system, "b_record_id": rid, "b_payload": refreshed}
                     )
         if changed:
-            execute(self._s, _REFRESH_ACCOUNT, changed)
+            execute(self._s, _REFRESH_PAYLOAD, changed)
+            execute(
+                self._s, _MARK_PENDING, [{k: v for k, v in c.items() if k != "b_payload"} for c in changed]
+            )
         return len(changed)
 
     # -- intents ------------------------------------------------------------------------------------
@@ -404,18 +421,38 @@ _SAVE_FEEDBACK = Upsert(
     ("org", "system", "record_id"),
     update=[c.key for c in FEEDBACK.columns if c.key not in {"org", "system", "record_id", "written_key"}],
 )
-_ACCOUNT_FEEDBACK = select(
-    FEEDBACK.c.system, FEEDBACK.c.record_id, FEEDBACK.c.account_id, FEEDBACK.c.group_key, FEEDBACK.c.payload
-).where(FEEDBACK.c.org == bindparam("org"), FEEDBACK.c.account_id.in_(bindparam("ids", expanding=True)))
-_REFRESH_ACCOUNT = (
-    update(FEEDBACK)
-    .where(
-        FEEDBACK.c.org == bindparam("b_org"),
-        FEEDBACK.c.system == bindparam("b_system"),
-        FEEDBACK.c.record_id == bindparam("b_record_id"),
-    )
-    .values(payload=bindparam("b_payload"), pending=True)
+_SAVE_PAYLOADS = Upsert(PAYLOADS, ("org", "system", "record_id"))
+# a feedback record with its payload (every stored record has one: save_feedback writes both)
+_WITH_PAYLOAD = FEEDBACK.join(
+    PAYLOADS,
+    (PAYLOADS.c.org == FEEDBACK.c.org)
+    & (PAYLOADS.c.system == FEEDBACK.c.system)
+    & (PAYLOADS.c.record_id == FEEDBACK.c.record_id),
 )
+_ACCOUNT_FEEDBACK = (
+    select(
+        FEEDBACK.c.system,
+        FEEDBACK.c.record_id,
+        FEEDBACK.c.account_id,
+        FEEDBACK.c.group_key,
+        PAYLOADS.c.payload,
+    )
+    .select_from(_WITH_PAYLOAD)
+    .where(FEEDBACK.c.org == bindparam("org"), FEEDBACK.c.account_id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def _by_record(table: Any) -> Any:
+    c = table.c
+    return (
+        (c.org == bindparam("b_org"))
+        & (c.system == bindparam("b_system"))
+        & (c.record_id == bindparam("b_record_id"))
+    )
+
+
+_REFRESH_PAYLOAD = update(PAYLOADS).where(_by_record(PAYLOADS)).values(payload=bindparam("b_payload"))
+_MARK_PENDING = update(FEEDBACK).where(_by_record(FEEDBACK)).values(pending=True)
 
 # the feedback table's columns in the order of StoredFeedback's fields
 _FEEDBACK_COLUMNS = (
@@ -423,7 +460,7 @@ _FEEDBACK_COLUMNS = (
     FEEDBACK.c.record_id,
     FEEDBACK.c.group_key,
     FEEDBACK.c.content_hash,
-    FEEDBACK.c.payload,
+    PAYLOADS.c.payload,
     FEEDBACK.c.written_key,
     FEEDBACK.c.account_id,
 )

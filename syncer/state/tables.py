@@ -55,7 +55,9 @@ class CursorRow(Base):
 
 
 class FeedbackRow(Base):
-    """Last seen version of each feedback record, with the account it belonged to then."""
+    """Last seen version of each feedback record, with the account it belonged to then. Its payload
+    lives in `feedback_payloads`: `pending` and `written_key` change once or twice per record in a
+    sync, and SQLite rewrites a whole row to change one column."""
 
     __tablename__ = "feedback_records"
     org: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -64,7 +66,6 @@ class FeedbackRow(Base):
     group_key: Mapped[str] = mapped_column(String(300))
     account_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     content_hash: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, object]] = mapped_column(JSON)
     # the backlog key the CRM record shows (what we last wrote there, or what sales typed)
     written_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # True until the record's group has been planned and applied: survives crashes
@@ -77,6 +78,17 @@ class FeedbackRow(Base):
         Index("ix_feedback_account", "org", "account_id"),
         Index("ix_feedback_record", "org", "record_id"),  # write-back pages in record id order
     )
+
+
+class FeedbackPayloadRow(Base):
+    """The stored content of a feedback record (`{"feedback": ..., "account": ...}`), written when the
+    record changes, read when its group is rendered."""
+
+    __tablename__ = "feedback_payloads"
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    system: Mapped[str] = mapped_column(String(50), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
 
 
 class LinkRow(Base):
@@ -232,6 +244,7 @@ def _core(row: type[Base]) -> Table:
 # The tables the hot paths read and write with Core statements: plain columns and rows skip the ORM's
 # entity loading, identity map and bulk-update bookkeeping, which cost more than the SQL itself
 FEEDBACK = _core(FeedbackRow)
+PAYLOADS = _core(FeedbackPayloadRow)
 LINKS = _core(LinkRow)
 CURSORS = _core(CursorRow)
 DIRTY_GROUPS = _core(DirtyGroupRow)

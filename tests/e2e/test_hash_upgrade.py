@@ -18,7 +18,7 @@ def _as_an_earlier_release_left_it(store: StateStore, org: str) -> int:
     cursors, so the next run re-reads every record. Returns how many hashes were rewritten."""
     with store.session() as session, session.begin():
         rows = session.execute(
-            text("SELECT system, record_id, payload FROM feedback_records WHERE org = :org"), {"org": org}
+            text("SELECT system, record_id, payload FROM feedback_payloads WHERE org = :org"), {"org": org}
         ).all()
         for system, record_id, payload in rows:
             stored = payload if isinstance(payload, dict) else json.loads(payload)  # PostgreSQL: decoded

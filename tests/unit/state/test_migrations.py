@@ -11,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, select
 
 from mappings.feedback import group_key
 from mappings.models import Cursor
@@ -90,7 +90,30 @@ def test_every_step_goes_down_and_up_again(engine: Engine) -> None:
     assert _differences(engine) == []
 
 
-def _seed_previous_revision(store: StateStore) -> None:
+def _save_feedback_as_0006_did(engine: Engine, rows: list[StoredFeedback]) -> None:
+    """Feedback rows as revision 0006 stored them: the payload inline (0007 moved it to its own table)."""
+    table = Table("feedback_records", MetaData(), autoload_with=engine)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            table.insert(),
+            [
+                {"org": "acme", "system": r.system, "record_id": r.record_id, "group_key": r.group_key,
+                 "account_id": r.account_id, "content_hash": r.content_hash, "payload": dict(r.payload),
+                 "written_key": r.written_key, "pending": True, "updated_at": now}
+                for r in rows
+            ],
+        )  # fmt: skip
+
+
+def _inline_payloads(engine: Engine) -> dict[str, object]:
+    """record id -> the payload kept in feedback_records (revision 0006 and before)."""
+    table = Table("feedback_records", MetaData(), autoload_with=engine)
+    with engine.connect() as connection:
+        return dict(connection.execute(select(table.c.record_id, table.c.payload)).all())
+
+
+def _seed_previous_revision(store: StateStore, engine: Engine) -> None:
     """What a running deployment has in its state store: feedback, a linked item, cursors, a milestone
     snapshot, an alert in the outbox, a dead letter and the audit of a finished run."""
     account = make_account()
@@ -112,8 +135,8 @@ def _seed_previous_revision(store: StateStore) -> None:
     link = Link(group, "syncer-0123456789abcdef", "jira", "PROD-7", "https://acme.atlassian.net/browse/PROD-7",
                 "d" * 64, "Export reports to CSV", 2, 750_000.0, "high", 12_500.0, "open", "100",
                 "PROD-7|open|2.4|2026-04-01")  # fmt: skip
+    _save_feedback_as_0006_did(engine, rows)
     with store.unit() as unit:
-        unit.save_feedback("acme", rows)
         unit.clear_pending("acme", [group])
         unit.links.save("acme", [link])
         unit.save_cursor("acme", "feedback", Cursor(STAMP, "3"))
@@ -127,7 +150,7 @@ def _seed_previous_revision(store: StateStore) -> None:
         unit.intents.mark("acme", {"syncer-0123456789abcdef": "PROD-7"})
 
 
-def _assert_seeded_data(store: StateStore) -> None:
+def _assert_seeded_data(store: StateStore, payloads: bool = True) -> None:
     with store.unit() as unit:
         assert unit.get_cursor("acme", "feedback") == Cursor(STAMP, "3")
         assert unit.get_cursor("acme", "backfill:2024-01-01") == Cursor(STAMP - timedelta(days=30), "1")
@@ -137,9 +160,10 @@ def _assert_seeded_data(store: StateStore) -> None:
         assert (link.item_key, link.milestone_id) == ("PROD-7", "100")
         assert link.signature == "PROD-7|open|2.4|2026-04-01"
         assert unit.links.by_items("acme", ["PROD-7"])["PROD-7"].open_deal_value == 12_500.0
-        members = unit.group_members("acme", [link.group_key])[link.group_key]
-        assert sorted(m.record_id for m in members) == ["1", "2"]
-        assert members[0].payload["account"]["name"] == "Acme Corp"
+        if payloads:  # (revision 0006 keeps them where this code no longer looks)
+            members = unit.group_members("acme", [link.group_key])[link.group_key]
+            assert sorted(m.record_id for m in members) == ["1", "2"]
+            assert members[0].payload["account"]["name"] == "Acme Corp"
         assert unit.milestones.snapshots("acme")["100"].name == "2.4"
         assert [o.alert.key for o in unit.milestones.to_send("acme")] == ["al-1"]
         [letter] = unit.audit.open_dead_letters("acme")
@@ -155,7 +179,7 @@ def test_from_the_previous_revision_with_data_to_head(database_url: str, engine:
     before = _tables(engine)
     store = StateStore(database_url)
     try:
-        _seed_previous_revision(store)
+        _seed_previous_revision(store, engine)
         store.migrate()  # what every command does on start
         assert current_revision(engine) == HEAD
         indexes = {ix["name"] for ix in inspect(engine).get_indexes("feedback_records")}
@@ -173,7 +197,10 @@ def test_from_the_previous_revision_with_data_to_head(database_url: str, engine:
         # and back down: the data of the older tables survives a downgrade too
         downgrade(engine, PREVIOUS)
         assert _tables(engine) == before
-        _assert_seeded_data(store)
+        _assert_seeded_data(store, payloads=False)
+        inline = _inline_payloads(engine)
+        assert sorted(inline) == ["1", "2", "3"], "payloads were lost by the downgrade"
+        assert inline["3"]["feedback"]["title"] == "需求：CSV报表导出"  # type: ignore[index]
         store.migrate()
         assert current_revision(engine) == HEAD
     finally:
