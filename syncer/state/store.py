@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.responses import loads_json
 from mappings.models import Cursor
+from syncer.state import statements as q
 from syncer.state.audit_repo import AuditRepo
 from syncer.state.intent_repo import IntentRepo
 from syncer.state.link_repo import LINK_COLUMNS, LinkRepo
 from syncer.state.milestone_repo import MilestoneRepo
 from syncer.state.records import DeadLetter, Link, StoredFeedback
-from syncer.state.sql import Upsert, chunks, execute, json_dumps, upsert, utc_now
+from syncer.state.sql import chunks, execute, json_dumps, upsert, utc_now
 from syncer.state.tables import (
     CURSORS,
     DIRTY_GROUPS,
@@ -122,7 +123,7 @@ class Unit:
 
     # -- cursors ------------------------------------------------------------------------------------
     def get_cursor(self, org: str, stream: str) -> Cursor | None:
-        position = execute(self._s, _CURSOR, {"org": org, "stream": stream}).scalar()
+        position = execute(self._s, q.CURSOR, {"org": org, "stream": stream}).scalar()
         return Cursor.from_str(position) if position is not None else None
 
     def save_cursor(self, org: str, stream: str, cursor: Cursor) -> None:
@@ -131,7 +132,7 @@ class Unit:
         if current is not None and cursor <= current:
             return
         row = {"org": org, "stream": stream, "position": cursor.to_str(), "updated_at": utc_now()}
-        _SAVE_CURSOR(self._s, [row])
+        q.SAVE_CURSOR(self._s, [row])
 
     def delete_cursor(self, org: str, stream: str) -> None:
         execute(self._s, delete(CURSORS).where(CURSORS.c.org == org, CURSORS.c.stream == stream))
@@ -143,7 +144,7 @@ class Unit:
         for chunk in chunks(sorted(ids)):
             params = {"org": org, "system": system, "ids": chunk}
             found.update(
-                {rid: (h, group) for rid, h, group in execute(self._s, _FEEDBACK_STATE, params).all()}
+                {rid: (h, group) for rid, h, group in execute(self._s, q.FEEDBACK_STATE, params).all()}
             )
         return found
 
@@ -190,12 +191,12 @@ class Unit:
             }
             for r in records
         ]
-        _SAVE_FEEDBACK(self._s, rows)
+        q.SAVE_FEEDBACK(self._s, rows)
         payloads = [
             {"org": org, "system": r.system, "record_id": r.record_id, "payload": dict(r.payload)}
             for r in records
         ]
-        _SAVE_PAYLOADS(self._s, payloads)
+        q.SAVE_PAYLOADS(self._s, payloads)
 
     def set_written_keys(self, org: str, system: str, keys: Mapping[str, str | None]) -> None:
         """One executemany for the whole batch (a round trip per record dominated write-back time)."""
@@ -250,8 +251,8 @@ class Unit:
         for chunk in chunks(sorted(group_keys)):
             # plain columns, not ORM rows: no identity map for thousands of payloads read once
             stmt = (
-                select(*_FEEDBACK_COLUMNS)
-                .select_from(_WITH_PAYLOAD)
+                select(*q.FEEDBACK_COLUMNS)
+                .select_from(q.WITH_PAYLOAD)
                 .where(FEEDBACK.c.org == org, FEEDBACK.c.group_key.in_(chunk))
             )
             for row in execute(self._s, stmt).all():
@@ -306,7 +307,7 @@ class Unit:
         f = FEEDBACK.c
         stmt = (
             select(PAYLOADS.c.payload)
-            .select_from(_WITH_PAYLOAD)
+            .select_from(q.WITH_PAYLOAD)
             .where(f.org == org, f.account_id == account_id)
             .order_by(f.updated_at.desc())
             .limit(1)
@@ -333,7 +334,7 @@ class Unit:
             rows = execute(
                 self._s,
                 select(f.account_id, f.record_id, PAYLOADS.c.payload)
-                .select_from(_WITH_PAYLOAD)
+                .select_from(q.WITH_PAYLOAD)
                 .where(f.org == org, f.record_id.in_(sorted(set(newest.values())))),
             ).all()
             for account_id, record_id, payload in rows:
@@ -357,7 +358,7 @@ class Unit:
         groups pending (ARR or deals changed: revenue must be re-rendered). Returns rows changed."""
         changed: list[dict[str, Any]] = []
         for chunk in chunks(sorted(accounts)):
-            found = execute(self._s, _ACCOUNT_FEEDBACK, {"org": org, "ids": chunk}).all()
+            found = execute(self._s, q.ACCOUNT_FEEDBACK, {"org": org, "ids": chunk}).all()
             for system, rid, account_id, group, payload in found:
                 snapshot = dict(accounts[account_id or ""])
                 if payload.get("account") != snapshot and group != "dead:":
@@ -366,9 +367,9 @@ class Unit:
                         {"b_org": org, "b_system": system, "b_record_id": rid, "b_payload": refreshed}
                     )
         if changed:
-            execute(self._s, _REFRESH_PAYLOAD, changed)
+            execute(self._s, q.REFRESH_PAYLOAD, changed)
             execute(
-                self._s, _MARK_PENDING, [{k: v for k, v in c.items() if k != "b_payload"} for c in changed]
+                self._s, q.MARK_PENDING, [{k: v for k, v in c.items() if k != "b_payload"} for c in changed]
             )
         return len(changed)
 
@@ -403,64 +404,3 @@ class Unit:
             self._s.execute(
                 update(DeadLetterRow).where(DeadLetterRow.id == letter.id).values(resolved_at=utc_now())
             )
-
-
-# Statements run per page, built once: building one and its cache key cost more than running it
-_CURSOR = select(CURSORS.c.position).where(
-    CURSORS.c.org == bindparam("org"), CURSORS.c.stream == bindparam("stream")
-)
-_SAVE_CURSOR = Upsert(CURSORS, ("org", "stream"))
-_FEEDBACK_STATE = select(FEEDBACK.c.record_id, FEEDBACK.c.content_hash, FEEDBACK.c.group_key).where(
-    FEEDBACK.c.org == bindparam("org"),
-    FEEDBACK.c.system == bindparam("system"),
-    FEEDBACK.c.record_id.in_(bindparam("ids", expanding=True)),
-)
-# `written_key` is what WE last wrote: a re-read (possibly stale, search lags) never overrides it
-_SAVE_FEEDBACK = Upsert(
-    FEEDBACK,
-    ("org", "system", "record_id"),
-    update=[c.key for c in FEEDBACK.columns if c.key not in {"org", "system", "record_id", "written_key"}],
-)
-_SAVE_PAYLOADS = Upsert(PAYLOADS, ("org", "system", "record_id"))
-# a feedback record with its payload (every stored record has one: save_feedback writes both)
-_WITH_PAYLOAD = FEEDBACK.join(
-    PAYLOADS,
-    (PAYLOADS.c.org == FEEDBACK.c.org)
-    & (PAYLOADS.c.system == FEEDBACK.c.system)
-    & (PAYLOADS.c.record_id == FEEDBACK.c.record_id),
-)
-_ACCOUNT_FEEDBACK = (
-    select(
-        FEEDBACK.c.system,
-        FEEDBACK.c.record_id,
-        FEEDBACK.c.account_id,
-        FEEDBACK.c.group_key,
-        PAYLOADS.c.payload,
-    )
-    .select_from(_WITH_PAYLOAD)
-    .where(FEEDBACK.c.org == bindparam("org"), FEEDBACK.c.account_id.in_(bindparam("ids", expanding=True)))
-)
-
-
-def _by_record(table: Any) -> Any:
-    c = table.c
-    return (
-        (c.org == bindparam("b_org"))
-        & (c.system == bindparam("b_system"))
-        & (c.record_id == bindparam("b_record_id"))
-    )
-
-
-_REFRESH_PAYLOAD = update(PAYLOADS).where(_by_record(PAYLOADS)).values(payload=bindparam("b_payload"))
-_MARK_PENDING = update(FEEDBACK).where(_by_record(FEEDBACK)).values(pending=True)
-
-# the feedback table's columns in the order of StoredFeedback's fields
-_FEEDBACK_COLUMNS = (
-    FEEDBACK.c.system,
-    FEEDBACK.c.record_id,
-    FEEDBACK.c.group_key,
-    FEEDBACK.c.content_hash,
-    PAYLOADS.c.payload,
-    FEEDBACK.c.written_key,
-    FEEDBACK.c.account_id,
-)
