@@ -80,16 +80,10 @@ class Apply:
 
     # -- groups -------------------------------------------------------------------------------------
     def apply_groups(self) -> None:
-        after = ""
-        while True:
+        for keys in self._group_batches():
             with self._store.unit() as unit:
-                keys = unit.pending_groups(self._org, after=after, limit=GROUP_PAGE)
-                if not keys:
-                    return
-                keys = within_budget(keys, unit.group_sizes(self._org, keys), MEMBER_BUDGET)
                 members = unit.group_members(self._org, keys)
                 links = unit.links.get(self._org, keys)
-            after = keys[-1]
             empty = [k for k in keys if not members[k] and k not in links]
             plans = []
             for k in keys:  # each group's stored payloads are dropped once it is rendered
@@ -105,6 +99,23 @@ class Apply:
                     unit.clear_pending(self._org, unchanged)
             self._create([p for p in plans if p.link is None])
             self._update([p for p in plans if p.link is not None and p.link.draft_hash != p.draft_hash])
+
+    def _group_batches(self) -> Iterator[list[str]]:
+        """Pending groups in key order, in batches whose members fit `MEMBER_BUDGET`. A page of
+        `GROUP_PAGE` keys and their sizes is read once for all its batches: read again per batch, the
+        pending rows of the org were scanned once per big group (80 times over at 100k tickets)."""
+        after = ""
+        while True:
+            with self._store.unit() as unit:
+                page = unit.pending_groups(self._org, after=after, limit=GROUP_PAGE)
+                sizes = unit.group_sizes(self._org, page) if page else {}
+            if not page:
+                return
+            while page:
+                keys = within_budget(page, sizes, MEMBER_BUDGET)
+                yield keys
+                page = page[len(keys) :]
+            after = keys[-1]
 
     def _settle_empty(self, keys: list[str]) -> list[str]:
         """Groups with no member and no link. If a create for one was interrupted (its item may exist
