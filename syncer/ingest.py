@@ -95,6 +95,9 @@ class Ingest:
         # set while a first sync's account backlog is skipped and its stream's start not yet stored
         self._account_backlog: str | None = None
         self._pull_served_at: datetime | None = None  # when the current pull's first query was answered
+        # the run began with no feedback stored: every account it stores a snapshot of, it read itself
+        # (and holds in the run cache), so the store has no snapshot to offer an adapter as a hint
+        self._fresh_store = False
 
     def run(
         self,
@@ -141,7 +144,7 @@ class Ingest:
         and reading every account of the CRM would only fill the run cache: the feedback pull reads
         just the accounts its records name, and the account backlog is skipped (`_skip_backlog`)."""
         if self._account_backlog is None and not self._has_feedback():
-            self._account_backlog = stream
+            self._account_backlog, self._fresh_store = stream, True
             log.info("accounts.backlog_skipped", stream=stream, reason="no stored feedback yet")
             return
         self._pull_accounts(stream, overlap, until)
@@ -311,7 +314,7 @@ class Ingest:
         the CRM; stored snapshots are offered to an adapter that can use them to read less."""
         missing = {fb.account_id for fb in changed if fb.account_id and fb.account_id not in self._accounts}
         if missing:
-            if isinstance(self._crm, TakesAccountHints):
+            if isinstance(self._crm, TakesAccountHints) and not self._fresh_store:
                 with self._store.unit() as unit:
                     stored = unit.account_snapshots(self._org, missing)
                 self._crm.hint_accounts({i: Account.model_validate(a) for i, a in stored.items()})

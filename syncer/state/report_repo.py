@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from syncer.state.insights_repo import InsightsRepo
 from syncer.state.records import Link
+from syncer.state.statements import WITH_PAYLOAD
 from syncer.state.store import StateStore
-from syncer.state.tables import AlertRow, FeedbackPayloadRow, FeedbackRow, LinkRow
+from syncer.state.tables import PAYLOADS, AlertRow, FeedbackRow, LinkRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +70,10 @@ class ReportRepo:
                 FeedbackRow.record_id,
                 FeedbackRow.group_key,
                 FeedbackRow.account_id,
-                FeedbackPayloadRow.payload,
+                PAYLOADS.c.payload,
                 FeedbackRow.updated_at,
             )
-            .join(
-                FeedbackPayloadRow,
-                (FeedbackPayloadRow.org == FeedbackRow.org)
-                & (FeedbackPayloadRow.system == FeedbackRow.system)
-                & (FeedbackPayloadRow.record_id == FeedbackRow.record_id),
-            )
+            .select_from(WITH_PAYLOAD)
             .where(FeedbackRow.org == org, FeedbackRow.group_key != "dead:")
             .order_by(FeedbackRow.system, FeedbackRow.record_id)
         )

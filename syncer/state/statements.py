@@ -57,6 +57,7 @@ def by_record(table: Any) -> Any:
 
 REFRESH_PAYLOAD = update(PAYLOADS).where(by_record(PAYLOADS)).values(payload=bindparam("b_payload"))
 MARK_PENDING = update(FEEDBACK).where(by_record(FEEDBACK)).values(pending=True)
+SET_WRITTEN_KEY = update(FEEDBACK).where(by_record(FEEDBACK)).values(written_key=bindparam("b_written_key"))
 
 # the feedback table's columns in the order of StoredFeedback's fields
 FEEDBACK_COLUMNS = (

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -202,14 +202,11 @@ class Unit:
         """One executemany for the whole batch (a round trip per record dominated write-back time)."""
         if not keys:
             return
-        f = FEEDBACK.c
-        stmt = (
-            update(FEEDBACK)
-            .where(f.org == org, f.system == system, f.record_id == bindparam("b_record_id"))
-            .values(written_key=bindparam("b_written_key"))
-        )
-        params = [{"b_record_id": rid, "b_written_key": key} for rid, key in sorted(keys.items())]
-        execute(self._s, stmt, params)
+        params = [
+            {"b_org": org, "b_system": system, "b_record_id": rid, "b_written_key": key}
+            for rid, key in sorted(keys.items())
+        ]
+        execute(self._s, q.SET_WRITTEN_KEY, params)
 
     def pending_groups(self, org: str, after: str = "", limit: int = 200) -> list[str]:
         """Groups with changed (or lost) feedback not yet applied, in key order, after `after` (keyset)."""
