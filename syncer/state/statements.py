@@ -47,6 +47,7 @@ ACCOUNT_FEEDBACK = (
 
 
 def by_record(table: Any) -> Any:
+    """WHERE one record (org, system, record id), bound per row: for executemany updates."""
     c = table.c
     return (
         (c.org == bindparam("b_org"))
