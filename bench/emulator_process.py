@@ -8,6 +8,7 @@ they report are syncer's alone, not the emulators' (which would otherwise share 
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -29,6 +30,7 @@ def main(argv: list[str]) -> int:
     jira.seed_demo(7)
     seed_milestones(jira)
     time.sleep(SEARCH_LAG_S)  # the portal existed before the sync: let the search indexes catch up
+    gc.freeze()  # the seeded portal lives as long as the process: no full collection walks it again
     with ServedApp(hub.app) as hub_app, ServedApp(jira.app) as jira_app:
         print(json.dumps({"hub": hub_app.url, "jira": jira_app.url, **hub.counts()}), flush=True)
         sys.stdin.read()  # the parent closes our stdin when it is done
