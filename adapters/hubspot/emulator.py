@@ -375,8 +375,11 @@ class HubSpotEmulator:
                 if object_id not in store or object_id in self.refuse_updates:
                     missing.append(object_id)
                     continue
-                props = self._write(object_type, object_id, item.get("properties") or {})
-                results.append(public_object(object_type, object_id, props, list(props)))
+                written = item.get("properties") or {}
+                props = self._write(object_type, object_id, written)
+                # the answer shows what was written (and the system properties), as HubSpot's
+                # documented example does, not every property of the object
+                results.append(public_object(object_type, object_id, props, list(written) or None))
         return batch_response(object_type, results, missing, "Could not update some {} objects")
 
     async def _batch_create(self, request: Request) -> Response:
