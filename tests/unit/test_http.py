@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -189,3 +191,24 @@ def test_http_decodes_json_bodies_as_the_standard_library_does(body: bytes, expe
     handler, _ = _sequence(httpx.Response(200, content=body))
     decoded = _client(handler, []).get_json("/x")
     assert repr(decoded) == repr(expected)  # repr: NaN is not equal to itself
+
+
+def _tls_context(client: HttpClient) -> object:
+    return client._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+
+def test_http_clients_share_one_tls_context_built_once_per_process() -> None:
+    first = HttpClient("https://a.vendor.test", system="a")
+    second = HttpClient("https://b.vendor.test", system="b")
+    assert _tls_context(first) is _tls_context(second)
+
+
+def test_http_honours_ssl_cert_file_set_after_other_clients_were_built(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    HttpClient("https://a.vendor.test", system="a")
+    empty = tmp_path / "no-certificates.pem"
+    empty.write_text("")
+    monkeypatch.setenv("SSL_CERT_FILE", str(empty))
+    with pytest.raises(ssl.SSLError):  # the file is read: it names no CA at all
+        HttpClient("https://b.vendor.test", system="b")
