@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import total_ordering
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
 
 class Urgency(StrEnum):
@@ -58,14 +58,21 @@ def clean_text(value: str) -> str:
     return _CONTROL.sub("", text)
 
 
+# validation context for records read back from what we stored: their text was cleaned on the way in
+STORED: dict[str, bool] = {"stored": True}
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
-    def _clean_strings(cls, data: object) -> object:
+    def _clean_strings(cls, data: object, info: ValidationInfo) -> object:
         # one call per record, not one per field: this ran for every field of every record we map;
-        # a record whose strings are all clean (most of them) is passed on as it is, not copied
+        # a record whose strings are all clean (most of them) is passed on as it is, not copied.
+        # A record read back from the store (`STORED`) was cleaned when it was stored: not again.
+        if info.context is STORED:
+            return data
         if isinstance(data, dict):
             for value in data.values():
                 if isinstance(value, str) and not is_clean(value):

@@ -23,7 +23,7 @@ import structlog
 
 from adapters.paging import KnownVersions, Page, nothing_known, read_ahead
 from mappings.feedback import FeedbackFilter, group_key, is_product_feedback
-from mappings.models import Account, Cursor, Feedback
+from mappings.models import STORED, Account, Cursor, Feedback
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSource
@@ -317,7 +317,8 @@ class Ingest:
             if isinstance(self._crm, TakesAccountHints) and not self._fresh_store:
                 with self._store.unit() as unit:
                     stored = unit.account_snapshots(self._org, missing)
-                self._crm.hint_accounts({i: Account.model_validate(a) for i, a in stored.items()})
+                hints = {i: Account.model_validate(a, context=STORED) for i, a in stored.items()}
+                self._crm.hint_accounts(hints)
             found = self._crm.get_accounts(missing)
             for account_id in missing:
                 self._accounts[account_id] = found.get(account_id)

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from adapters.responses import sorted_json
-from mappings.models import Account, BacklogDraft, Feedback, FeedbackLink, ItemStatus
+from mappings.models import STORED, Account, BacklogDraft, Feedback, FeedbackLink, ItemStatus
 
 # fields we write back ourselves, or that move without a real change: excluded from the content hash
 _VOLATILE = {"updated_at", "backlog_key", "backlog_status", "backlog_milestone", "backlog_due"}
@@ -102,5 +102,9 @@ def to_payload(
 
 
 def from_payload(payload: Mapping[str, Any]) -> tuple[Feedback, Account | None]:
+    """A stored record and its account, validated as models again but not cleaned again (`STORED`)."""
     account = payload.get("account")
-    return Feedback.model_validate(payload["feedback"]), Account.model_validate(account) if account else None
+    return (
+        Feedback.model_validate(payload["feedback"], context=STORED),
+        Account.model_validate(account, context=STORED) if account else None,
+    )
