@@ -241,7 +241,9 @@ class Ingest:
         then the pages are stored in one transaction, each as if alone, the cursor at the last one's.
         One commit per group, not per page: every commit rewrote the index pages the group's records
         share (a first sync wrote ~4x its database into the WAL)."""
-        prepared = [self._prepare(page) for page in pages]
+        with self._store.unit() as unit:  # what we stored of the group's records, read at once
+            known = unit.feedback_state(self._org, self._crm.system, [fb.id for p in pages for fb in p.items])
+        prepared = [self._prepare(page, known) for page in pages]
         accounts = self._accounts_for([fb for p in prepared for fb in p.changed])
         with self._store.unit() as unit:
             stored = [self._store_page(unit, stream, p, accounts) for p in prepared]
@@ -258,14 +260,14 @@ class Ingest:
             if self._on_page:
                 self._on_page(len(p.page.items) + len(p.page.rejects))
 
-    def _prepare(self, page: Page[Feedback]) -> _Prepared:
-        """What of a page is product feedback, and what of that changed since we stored it."""
-        counts, org, system = self._counts, self._org, self._crm.system
+    def _prepare(self, page: Page[Feedback], stored: Mapping[str, tuple[str, str]]) -> _Prepared:
+        """What of a page is product feedback, and what of that changed since we stored it (`stored`:
+        record id -> (content hash, group key), for its group of pages)."""
+        counts = self._counts
         counts.feedback_pulled += len(page.items) + len(page.rejects) + page.skipped
         wanted = [fb for fb in page.items if is_product_feedback(fb, self._rule)]
         counts.feedback_ignored += len(page.items) - len(wanted)
-        with self._store.unit() as unit:
-            known = unit.feedback_state(org, system, [fb.id for fb in page.items])
+        known = {fb.id: stored[fb.id] for fb in page.items if fb.id in stored}
         dumps = {fb.id: fb.model_dump(mode="json") for fb in wanted}  # once per record: hash and payload
         hashes = {i: dumped_hash(d) for i, d in dumps.items()}
         changed = [
