@@ -177,15 +177,13 @@ class Apply:
                 self._save(unit, done)
                 unit.intents.mark(self._org, {p.marker: item.key for p, item in done})
                 unit.intents.mark(self._org, {m: err for m, (_, err) in failed.items()}, state="failed")
-                for plan, error in failed.values():
-                    self._counts.dead_letters += unit.audit.dead_letter(
-                        self._org,
-                        self._tracker.system,
-                        plan.key,
-                        "create",
-                        f"{self._tracker.system} refused the item: {error}",
-                        plan.draft.title,
-                    )
+                refused = [
+                    (plan.key, f"{self._tracker.system} refused the item: {error}", plan.draft.title)
+                    for plan, error in failed.values()
+                ]
+                self._counts.dead_letters += unit.audit.dead_letters(
+                    self._org, self._tracker.system, "create", refused
+                )
             self._counts.items_created += len(done)
             self._failpoint("create.batch_saved")
             log.info("items.created", count=len(done), failed=len(failed))
@@ -284,9 +282,8 @@ class Apply:
         ok = {r.ref: link.signature for r, (_, link) in zip(results, due, strict=True) if r.ok}
         with self._store.unit() as unit:
             unit.set_written_keys(self._org, self._crm.system, ok)
-            for result in results:
-                if not result.ok:
-                    self._counts.dead_letters += unit.audit.dead_letter(
-                        self._org, self._crm.system, result.ref, "writeback", result.error or "refused"
-                    )
+            refused = [(r.ref, r.error or "refused", "") for r in results if not r.ok]
+            self._counts.dead_letters += unit.audit.dead_letters(
+                self._org, self._crm.system, "writeback", refused
+            )
         self._counts.links_written += len(ok)

@@ -291,14 +291,10 @@ class Ingest:
         left = [(fb.id, groups[fb.id]) for fb in good] + [(fb.id, DEAD_GROUP) for fb, _ in dead]
         left += [(record_id, "") for record_id in dropped]
         abandoned = {known[i][1] for i, new in left if i in known and known[i][1] not in (new, DEAD_GROUP)}
-        for reject in page.rejects:
-            counts.dead_letters += unit.audit.dead_letter(
-                org, system, reject.record_id, "pull", reject.reason, reject.raw
-            )
-        for fb, reason in dead:
-            counts.dead_letters += unit.audit.dead_letter(
-                org, system, fb.id, "map", reason, fb.model_dump_json()
-            )
+        rejected = [(reject.record_id, reject.reason, reject.raw) for reject in page.rejects]
+        counts.dead_letters += unit.audit.dead_letters(org, system, "pull", rejected)
+        unmapped = [(fb.id, reason, fb.model_dump_json()) for fb, reason in dead]
+        counts.dead_letters += unit.audit.dead_letters(org, system, "map", unmapped)
         snapshots: dict[str, dict[str, Any]] = {}  # each account dumped once per page, not per record
         stored = [
             self._stored(fb, dumps[fb.id], hashes[fb.id], groups[fb.id], accounts, snapshots) for fb in good

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -21,16 +21,45 @@ class AuditRepo:
         self, org: str, system: str, record_id: str, stage: str, reason: str, payload: str = ""
     ) -> bool:
         """Record (or refresh) an open dead letter for this record and stage; True when newly opened."""
+        return self.dead_letters(org, system, stage, [(record_id, reason, payload)]) == 1
+
+    def dead_letters(self, org: str, system: str, stage: str, letters: Sequence[tuple[str, str, str]]) -> int:
+        """`dead_letter` for many records of one stage, (record id, reason, payload) each: one lookup of
+        their open letters and one write each for the new and the refreshed ones, not two statements
+        per record (a page of bad records). Returns how many letters were newly opened."""
+        latest = {record_id: (reason, payload) for record_id, reason, payload in letters}
+        if not latest:
+            return 0
         now = utc_now()
-        key = {"org": org, "system": system, "record_id": record_id, "stage": stage}
-        row = execute(self._s, _OPEN_LETTER, key).first()
-        if row is None:
-            letter = {**key, "reason": reason, "payload": payload[:20_000], "attempts": 1}
-            execute(self._s, _ADD_LETTER, {**letter, "created_at": now, "updated_at": now})
-            return True
-        refreshed = {"b_id": row.id, "b_reason": reason, "b_attempts": row.attempts + 1, "b_now": now}
-        execute(self._s, _REFRESH_LETTER, refreshed)
-        return False
+        found: dict[str, tuple[int, int]] = {}
+        for chunk in chunks(sorted(latest)):
+            params = {"b_org": org, "b_system": system, "b_stage": stage, "b_ids": chunk}
+            found.update({rid: (i, n) for rid, i, n in execute(self._s, _OPEN_LETTERS, params).all()})
+        added = [
+            {
+                "org": org,
+                "system": system,
+                "record_id": rid,
+                "stage": stage,
+                "reason": reason,
+                "payload": payload[:20_000],
+                "attempts": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for rid, (reason, payload) in latest.items()
+            if rid not in found
+        ]
+        refreshed = [
+            {"b_id": found[rid][0], "b_reason": reason, "b_attempts": found[rid][1] + 1, "b_now": now}
+            for rid, (reason, _) in latest.items()
+            if rid in found
+        ]
+        if added:
+            execute(self._s, _ADD_LETTER, added)
+        if refreshed:
+            execute(self._s, _REFRESH_LETTER, refreshed)
+        return len(added)
 
     def resolve_dead_letters(self, org: str, system: str, record_ids: Collection[str]) -> None:
         now = utc_now()
@@ -80,11 +109,11 @@ class AuditRepo:
 
 
 # run for every page, built once: building a statement and its cache key cost more than running it
-_OPEN_LETTER = select(DEAD_LETTERS.c.id, DEAD_LETTERS.c.attempts).where(
-    DEAD_LETTERS.c.org == bindparam("org"),
-    DEAD_LETTERS.c.system == bindparam("system"),
-    DEAD_LETTERS.c.record_id == bindparam("record_id"),
-    DEAD_LETTERS.c.stage == bindparam("stage"),
+_OPEN_LETTERS = select(DEAD_LETTERS.c.record_id, DEAD_LETTERS.c.id, DEAD_LETTERS.c.attempts).where(
+    DEAD_LETTERS.c.org == bindparam("b_org"),
+    DEAD_LETTERS.c.system == bindparam("b_system"),
+    DEAD_LETTERS.c.stage == bindparam("b_stage"),
+    DEAD_LETTERS.c.record_id.in_(bindparam("b_ids", expanding=True)),
     DEAD_LETTERS.c.resolved_at.is_(None),
 )
 _ADD_LETTER = insert(DEAD_LETTERS)

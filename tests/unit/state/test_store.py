@@ -124,6 +124,26 @@ def test_dead_letters_open_refresh_and_resolve(store: StateStore) -> None:
         assert unit.audit.count_open_dead_letters("acme") == 0
 
 
+def test_dead_letters_of_a_page_open_new_letters_and_refresh_open_ones_of_their_stage(
+    store: StateStore,
+) -> None:
+    with store.unit() as unit:
+        unit.audit.dead_letter("acme", "hubspot", "1", "map", "no company")
+        unit.audit.dead_letter("acme", "hubspot", "2", "pull", "not JSON")  # another stage: its own letter
+    with store.unit() as unit:
+        letters = [("1", "still no company", "{}"), ("2", "no company", "{}"), ("3", "no company", "{}")]
+        assert unit.audit.dead_letters("acme", "hubspot", "map", letters) == 2  # 2 and 3 are new
+        assert unit.audit.dead_letters("acme", "hubspot", "map", []) == 0
+    with store.unit() as unit:
+        shown = {(d.record_id, d.stage): (d.reason, d.attempts) for d in unit.audit.open_dead_letters("acme")}
+    assert shown == {
+        ("1", "map"): ("still no company", 2),
+        ("2", "map"): ("no company", 1),
+        ("2", "pull"): ("not JSON", 1),
+        ("3", "map"): ("no company", 1),
+    }
+
+
 def test_runs_are_recorded_with_counts(store: StateStore) -> None:
     with store.unit() as unit:
         unit.audit.start_run("acme", "r1", "run")
