@@ -4,45 +4,37 @@ and a group that fails part-way leaves none of them stored, so the next run re-r
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
 from adapters.paging import Page
 from mappings.feedback import FeedbackFilter
-from mappings.models import Account, Cursor, Feedback
+from mappings.models import Cursor, Feedback
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ingest import Ingest
 from syncer.state import StateStore, Unit
-from tests.factories import T0, make_account, make_feedback
+from tests.factories import T0, make_feedback
+from tests.unit.test_ingest_settled import ScriptedCrm
 
 OVERLAP = timedelta(minutes=2)
 UNTIL = T0 + timedelta(days=1)
 RECORDS = [make_feedback(n, account_id=f"c{n}") for n in range(1, 9)]
 
 
-class GroupingCrm:
+class GroupingCrm(ScriptedCrm):
     """Feedback in pages of two; the first three pages are produced together (one read), the fourth
     alone."""
 
-    system = "hubspot"
+    def __init__(self) -> None:
+        super().__init__(RECORDS, served_at=None)
 
     def iter_changed_feedback(self, since: Cursor, until: datetime) -> Iterator[Page[Feedback]]:
-        found = [r for r in RECORDS if r.updated_at >= since.updated_at]
-        pages = [tuple(found[start : start + 2]) for start in range(0, len(found), 2)]
-        for n, items in enumerate(pages):
-            yield Page(items, cursor=Cursor(items[-1].updated_at, items[-1].id), more=n < 2)
-
-    def iter_changed_accounts(self, since: Cursor, until: datetime) -> Iterator[Page[Account]]:
-        return iter(())
-
-    def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
-        return {i: make_account(id=i) for i in ids}
-
-    def get_feedback(self, ids: Collection[str]) -> Page[Feedback]:
-        return Page(())
+        for n, page in enumerate(super().iter_changed_feedback(since, until)):
+            yield replace(page, more=n < 2)
 
 
 class Crashed(Exception):
