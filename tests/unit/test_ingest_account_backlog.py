@@ -17,29 +17,20 @@ from syncer.counts import PassCounts
 from syncer.ingest import Ingest
 from syncer.state import StateStore
 from tests.factories import T0, make_account, make_feedback
+from tests.unit.test_ingest_settled import ScriptedCrm
 
 OVERLAP = timedelta(minutes=2)
 UNTIL = T0 + timedelta(days=1)
 SERVED = T0 + timedelta(hours=1)  # when the CRM answered the feedback pull's first query
 
 
-class AccountCountingCrm:
+class AccountCountingCrm(ScriptedCrm):
     """Feedback in pages of two, stamped with `served_at`; records every account pull and read."""
 
-    system = "hubspot"
-
     def __init__(self, records: list[Feedback], served_at: datetime | None, fail_after: int | None = None):
-        self.records, self.served_at, self.fail_after = records, served_at, fail_after
+        super().__init__(records, served_at, fail_after)
         self.account_pulls: list[datetime] = []
         self.accounts_read: list[str] = []
-
-    def iter_changed_feedback(self, since: Cursor, until: datetime) -> Iterator[Page[Feedback]]:
-        found = [r for r in self.records if since.updated_at <= r.updated_at <= until]
-        for n, start in enumerate(range(0, len(found), 2)):
-            if self.fail_after is not None and n >= self.fail_after:
-                raise ConnectionError("the network went away")
-            items = tuple(found[start : start + 2])
-            yield Page(items, cursor=Cursor(items[-1].updated_at, items[-1].id), served_at=self.served_at)
 
     def iter_changed_accounts(self, since: Cursor, until: datetime) -> Iterator[Page[Account]]:
         self.account_pulls.append(since.updated_at)
@@ -48,10 +39,7 @@ class AccountCountingCrm:
 
     def get_accounts(self, ids: Collection[str]) -> Mapping[str, Account]:
         self.accounts_read.extend(sorted(ids))
-        return {i: make_account(id=i) for i in ids}
-
-    def get_feedback(self, ids: Collection[str]) -> Page[Feedback]:
-        return Page(())
+        return super().get_accounts(ids)
 
 
 def _run(store: StateStore, crm: AccountCountingCrm) -> PassCounts:
