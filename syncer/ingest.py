@@ -49,11 +49,12 @@ def settled_stream(stream: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """A pulled page, sorted out before its accounts are read: the product feedback it holds
-    (`wanted`), what we stored of its records (`known`), their dumps and hashes, and which changed."""
+    (`wanted`), what we stored of its group's records (`known`), their dumps and hashes, and which
+    changed."""
 
     page: Page[Feedback]
     wanted: list[Feedback]
-    known: dict[str, tuple[str, str]]
+    known: Mapping[str, tuple[str, str]]  # record id -> (content hash, group key), for its whole group
     dumps: dict[str, dict[str, Any]]
     hashes: dict[str, str]
     changed: list[Feedback]
@@ -167,7 +168,7 @@ class Ingest:
         account stream starts at the vendor time the pull's first query was answered (whole seconds,
         never later). Every account the run reads is read after that, so a change to one after its
         read is stamped later and the next run's account pull (from there, minus the overlap) takes
-        it. Saved in the page's own transaction: no feedback is stored without it. False if the pull
+        it. Saved in the pages' own transaction: no feedback is stored without it. False if the pull
         has no vendor time."""
         stream, served_at = self._account_backlog, self._pull_served_at
         if stream is None or served_at is None:
@@ -260,14 +261,13 @@ class Ingest:
             if self._on_page:
                 self._on_page(len(p.page.items) + len(p.page.rejects))
 
-    def _prepare(self, page: Page[Feedback], stored: Mapping[str, tuple[str, str]]) -> _Prepared:
-        """What of a page is product feedback, and what of that changed since we stored it (`stored`:
+    def _prepare(self, page: Page[Feedback], known: Mapping[str, tuple[str, str]]) -> _Prepared:
+        """What of a page is product feedback, and what of that changed since we stored it (`known`:
         record id -> (content hash, group key), for its group of pages)."""
         counts = self._counts
         counts.feedback_pulled += len(page.items) + len(page.rejects) + page.skipped
         wanted = [fb for fb in page.items if is_product_feedback(fb, self._rule)]
         counts.feedback_ignored += len(page.items) - len(wanted)
-        known = {fb.id: stored[fb.id] for fb in page.items if fb.id in stored}
         dumps = {fb.id: fb.model_dump(mode="json") for fb in wanted}  # once per record: hash and payload
         hashes = {i: dumped_hash(d) for i, d in dumps.items()}
         changed = [
