@@ -247,18 +247,23 @@ class HubSpotEmulator:
         for key, value in properties.items():
             if key not in ("hs_object_id", "createdate", "hs_lastmodifieddate"):
                 props[key] = None if value is None else str(value)
-        props["hs_lastmodifieddate"] = iso_ms(self.now_ms())
-        self._queue_index(object_type, object_id, props)
+        modified_ms = self.now_ms()
+        props["hs_lastmodifieddate"] = iso_ms(modified_ms)
+        self._queue_index(object_type, object_id, props, modified_ms / 1000)
         return props
 
-    def _queue_index(self, object_type: str, object_id: str, props: Props) -> None:
+    def _queue_index(
+        self, object_type: str, object_id: str, props: Props, modified: float | None = None
+    ) -> None:
         """Search sees a write only `search_lag_s` after it happened (the index is fed asynchronously).
+        `modified` is the write's stamp in seconds when the caller has it (else read from `props`).
 
         Seeded history (a modification time in the past) is therefore already indexed.
         """
         now = self.clock()
-        stamp = props.get("hs_lastmodifieddate")
-        modified = parse_timestamp(stamp).timestamp() if stamp else now
+        if modified is None:
+            stamp = props.get("hs_lastmodifieddate")
+            modified = parse_timestamp(stamp).timestamp() if stamp else now
         visible_at = min(now, modified) + self.search_lag_s
         heapq.heappush(self._pending, (visible_at, next(self._seq), object_type, object_id, dict(props)))
 
