@@ -22,6 +22,7 @@ from mappings.render import RenderOptions, render_draft, render_orphan
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSink, TrackerSink
+from syncer.recent import RecentRecords
 from syncer.records import draft_hash, from_payload, link_from_signature, link_signature, marker_for
 from syncer.state import Link, StateStore, StoredFeedback, Unit
 
@@ -71,8 +72,11 @@ class Apply:
         counts: PassCounts,
         failpoint: Failpoint = no_failpoint,
         create_batch: int = CREATE_BATCH,
+        recent: RecentRecords | None = None,
     ) -> None:
+        """`recent`: records this run stored, as models (their payloads need not be read back)."""
         self._org, self._store, self._tracker, self._crm = org, store, tracker, crm
+        self._recent = recent if recent is not None else RecentRecords()
         self._create_batch = create_batch
         self._failpoint = failpoint
         self._weights, self._options, self._grace, self._clock = weights, options, adopt_grace, clock
@@ -82,7 +86,7 @@ class Apply:
     def apply_groups(self) -> None:
         for keys in self._group_batches():
             with self._store.unit() as unit:
-                members = unit.group_members(self._org, keys)
+                members = unit.group_members(self._org, keys, loaded=self._recent)
                 links = unit.links.get(self._org, keys)
             empty = [k for k in keys if not members[k] and k not in links]
             plans = []
@@ -150,7 +154,8 @@ class Apply:
         return [k for k in keys if k not in waiting]
 
     def _plan(self, key: str, stored: Sequence[StoredFeedback], link: Link | None) -> PlannedGroup:
-        members: list[Member] = [from_payload(s.payload) for s in stored]
+        recent = self._recent
+        members: list[Member] = [recent.get(s.system, s.record_id) or from_payload(s.payload) for s in stored]
         if members:
             draft = render_draft(members, self._weights, self._options)
         else:  # the group lost its last request: say so on the item, keep it

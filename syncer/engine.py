@@ -21,6 +21,7 @@ from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ingest import Ingest, settled_stream
 from syncer.milestone_sync import ITEMS_STREAM, MilestoneSync
 from syncer.ports import AlertSink, CrmSink, CrmSource, TrackerSink, TrackerSource
+from syncer.recent import RecentRecords
 from syncer.state import StateStore
 from syncer.state.lease import OrgLease
 
@@ -187,6 +188,7 @@ class Engine:
         stream = stream or (
             FEEDBACK_STREAM if since is None else backfill_stream(since, until if explicit_until else None)
         )
+        recent = RecentRecords()  # what the pull stores, handed to the plan as models
         ingest = Ingest(
             cfg.org,
             self._store,
@@ -197,6 +199,7 @@ class Engine:
             on_page=_stage_progress(self._on_progress, "pull"),
             on_total=_stage_progress(self._on_progress, "pull.total"),
             failpoint=self._checkpoint,
+            recent=recent,
         )
         overlap = timedelta(seconds=cfg.crm.overlap_seconds)
         if replay:
@@ -223,8 +226,10 @@ class Engine:
             counts=counts,
             failpoint=self._checkpoint,
             create_batch=cfg.sync.create_batch_size,
+            recent=recent,
         )
         apply.apply_groups()
+        recent.clear()  # the write-back and alerts need no payloads
         self._checkpoint("apply.done")
         milestones = MilestoneSync(
             cfg.org,

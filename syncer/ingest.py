@@ -28,6 +28,7 @@ from mappings.models import STORED, Account, Cursor, Feedback
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
 from syncer.ports import CrmSource
+from syncer.recent import RecentRecords
 from syncer.records import content_unchanged, dumped_hash, shown_signature, to_payload
 from syncer.state import StateStore, StoredFeedback, Unit
 
@@ -60,6 +61,16 @@ class _Prepared:
     changed: list[Feedback]
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What storing a page did: the records it stored as pending, the ids it dropped or dead-lettered,
+    and whether it stored any record (dead-lettered ones included)."""
+
+    good: list[Feedback]
+    gone: list[str]
+    stored_any: bool
+
+
 @runtime_checkable
 class SkipsKnown(Protocol):
     """An adapter that can leave out records already processed at their current version."""
@@ -87,8 +98,11 @@ class Ingest:
         on_page: Callable[[int], None] | None = None,
         on_total: Callable[[int], None] | None = None,
         failpoint: Failpoint = no_failpoint,
+        recent: RecentRecords | None = None,
     ) -> None:
+        """`recent` receives every record stored, once committed, for the plan of the same run."""
         self._org, self._store, self._crm, self._rule = org, store, crm, rule
+        self._recent = recent if recent is not None else RecentRecords()
         self._require_account = require_account
         self._counts = counts
         self._accounts: dict[str, Account | None] = {}  # per-run cache: no N+1 lookups
@@ -190,6 +204,7 @@ class Ingest:
                     self._save_versions(unit, page)
                     if page.cursor is not None:
                         unit.save_cursor(self._org, stream, page.cursor)
+                self._recent.clear()  # stored payloads now hold other account snapshots
                 self._failpoint("accounts.refreshed")
         self._settle(stream, served_at, overlap)
 
@@ -248,10 +263,13 @@ class Ingest:
         accounts = self._accounts_for([fb for p in prepared for fb in p.changed])
         with self._store.unit() as unit:
             stored = [self._store_page(unit, stream, p, accounts) for p in prepared]
-            backlog_started = any(some for _, some in stored) and self._skip_backlog(unit)
+            backlog_started = any(s.stored_any for s in stored) and self._skip_backlog(unit)
         if backlog_started:
             self._account_backlog = None
-        self._counts.feedback_changed += sum(good for good, _ in stored)
+        for s in stored:  # committed: the plan may take these records from memory
+            self._recent.forget(self._crm.system, s.gone)
+            self._recent.keep((fb, accounts.get(fb.account_id or "")) for fb in s.good)
+        self._counts.feedback_changed += sum(len(s.good) for s in stored)
         for p in prepared:
             if stream is None:
                 continue
@@ -279,9 +297,8 @@ class Ingest:
 
     def _store_page(
         self, unit: Unit, stream: str | None, p: _Prepared, accounts: dict[str, Account | None]
-    ) -> tuple[int, bool]:
-        """Store a page's changes in the group's transaction: how many changed records it stored as
-        pending, and whether it stored any record (dead-lettered ones included)."""
+    ) -> _Stored:
+        """Store a page's changes in the group's transaction."""
         counts, org, system = self._counts, self._org, self._crm.system
         page, wanted, known, dumps, hashes, changed = p.page, p.wanted, p.known, p.dumps, p.hashes, p.changed
         dropped = sorted({fb.id for fb in page.items if fb.id in known} - {fb.id for fb in wanted})
@@ -312,7 +329,7 @@ class Ingest:
         self._save_versions(unit, page, exclude={fb.id for fb, _ in dead})
         if page.cursor is not None and stream is not None:
             unit.save_cursor(org, stream, page.cursor)
-        return len(good), bool(stored or dead_rows)
+        return _Stored(good, [fb.id for fb, _ in dead] + dropped, bool(stored or dead_rows))
 
     def _accounts_for(self, changed: list[Feedback]) -> dict[str, Account | None]:
         """Accounts of changed feedback: the run cache first (the account-change stream filled it), then

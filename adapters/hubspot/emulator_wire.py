@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -44,8 +43,8 @@ def throttled(send_retry_after: bool, policy: str, wait: float, headers: dict[st
 
 def iso_ms(ms: int) -> str:
     """HubSpot's datetime rendering: ISO 8601 UTC with milliseconds and a Z."""
-    stamp = datetime.fromtimestamp(ms // 1000, UTC)
-    return f"{stamp:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    # time.strftime over gmtime: half the cost of formatting a datetime (a batch update stamps each write)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(ms // 1000))}.{ms % 1000:03d}Z"
 
 
 def error_response(status: int, message: str, category: str, **extra: Any) -> ORJSONResponse:

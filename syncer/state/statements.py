@@ -60,13 +60,17 @@ REFRESH_PAYLOAD = update(PAYLOADS).where(by_record(PAYLOADS)).values(payload=bin
 MARK_PENDING = update(FEEDBACK).where(by_record(FEEDBACK)).values(pending=True)
 SET_WRITTEN_KEY = update(FEEDBACK).where(by_record(FEEDBACK)).values(written_key=bindparam("b_written_key"))
 
-# the feedback table's columns in the order of StoredFeedback's fields
-FEEDBACK_COLUMNS = (
+# a group's records without their payloads (StoredFeedback's fields but the payload), and payloads by id
+MEMBER_COLUMNS = (
     FEEDBACK.c.system,
     FEEDBACK.c.record_id,
     FEEDBACK.c.group_key,
     FEEDBACK.c.content_hash,
-    PAYLOADS.c.payload,
     FEEDBACK.c.written_key,
     FEEDBACK.c.account_id,
+)
+PAYLOADS_OF = select(PAYLOADS.c.record_id, PAYLOADS.c.payload).where(
+    PAYLOADS.c.org == bindparam("org"),
+    PAYLOADS.c.system == bindparam("system"),
+    PAYLOADS.c.record_id.in_(bindparam("ids", expanding=True)),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Container, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -243,17 +243,34 @@ class Unit:
             sizes.update({key: int(n) for key, n in self._s.execute(stmt)})
         return sizes
 
-    def group_members(self, org: str, group_keys: Collection[str]) -> dict[str, list[StoredFeedback]]:
+    def group_members(
+        self, org: str, group_keys: Collection[str], loaded: Container[tuple[str, str]] = frozenset()
+    ) -> dict[str, list[StoredFeedback]]:
+        """group key -> its stored records. Those in `loaded` ((system, record id): the caller holds
+        them as models already) come with an empty payload: decoding payloads was most of this read."""
         members: dict[str, list[StoredFeedback]] = {k: [] for k in group_keys}
+        rows: list[Any] = []
         for chunk in chunks(sorted(group_keys)):
-            # plain columns, not ORM rows: no identity map for thousands of payloads read once
-            stmt = (
-                select(*q.FEEDBACK_COLUMNS)
-                .select_from(q.WITH_PAYLOAD)
-                .where(FEEDBACK.c.org == org, FEEDBACK.c.group_key.in_(chunk))
-            )
-            for row in execute(self._s, stmt).all():
-                members[row[2]].append(StoredFeedback(*row))
+            # plain columns, not ORM rows: no identity map for thousands of records read once
+            stmt = select(*q.MEMBER_COLUMNS).where(FEEDBACK.c.org == org, FEEDBACK.c.group_key.in_(chunk))
+            rows += execute(self._s, stmt).all()
+        wanted: dict[str, list[str]] = {}
+        for system, record_id, *_ in rows:
+            if (system, record_id) not in loaded:
+                wanted.setdefault(system, []).append(record_id)
+        payloads: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for system, ids in wanted.items():
+            for ids_chunk in chunks(sorted(ids)):
+                params = {"org": org, "system": system, "ids": ids_chunk}
+                payloads.update(
+                    {(system, rid): p for rid, p in execute(self._s, q.PAYLOADS_OF, params).all()}
+                )
+        for system, record_id, group, digest, written, account in rows:
+            key = (system, record_id)
+            if key in payloads or key in loaded:
+                members[group].append(
+                    StoredFeedback(system, record_id, group, digest, payloads.get(key, {}), written, account)
+                )
         return members
 
     def clear_pending(self, org: str, group_keys: Collection[str]) -> None:
