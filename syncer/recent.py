@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from mappings.feedback import Member
 
-RECENT_LIMIT = 8_000  # ~1.5 KB each: ~12 MB at most, for a 10k first sync nearly all of its records
+RECENT_LIMIT = 5_000  # ~2 KB each (a model, its account shared with the run cache): ~10 MB at most
 
 
 class RecentRecords:
