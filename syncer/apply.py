@@ -17,7 +17,7 @@ import structlog
 from adapters.errors import PermanentError
 from adapters.paging import read_ahead
 from mappings.feedback import Member, PriorityWeights
-from mappings.models import BacklogDraft, BacklogItem
+from mappings.models import BacklogDraft, BacklogItem, FeedbackLink
 from mappings.render import RenderOptions, render_draft, render_orphan
 from syncer.counts import PassCounts
 from syncer.failpoints import Failpoint, no_failpoint
@@ -281,7 +281,15 @@ class Apply:
                 self._write_page(due)
 
     def _write_page(self, due: list[tuple[StoredFeedback, Link]]) -> None:
-        links = [link_from_signature(f.record_id, link.signature, link.item_url) for f, link in due]
+        # a page's records share few groups: one parsed link per group, copied for each record
+        shown: dict[tuple[str, str], FeedbackLink] = {}
+        links = []
+        for f, link in due:
+            template = shown.get((link.signature, link.item_url))
+            if template is None:
+                template = link_from_signature(f.record_id, link.signature, link.item_url)
+                shown[(link.signature, link.item_url)] = template
+            links.append(template.model_copy(update={"feedback_id": f.record_id}))
         results = self._crm.link_feedback(links)
         self._failpoint("writeback.remote_done")
         ok = {r.ref: link.signature for r, (_, link) in zip(results, due, strict=True) if r.ok}
