@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from syncer.state.sql import Upsert
+from syncer.state.sql import DriverMany, Upsert
 from syncer.state.tables import CURSORS, FEEDBACK, PAYLOADS
 
 CURSOR = select(CURSORS.c.position).where(
@@ -56,9 +56,14 @@ def by_record(table: Any) -> Any:
     )
 
 
-REFRESH_PAYLOAD = update(PAYLOADS).where(by_record(PAYLOADS)).values(payload=bindparam("b_payload"))
-MARK_PENDING = update(FEEDBACK).where(by_record(FEEDBACK)).values(pending=True)
-SET_WRITTEN_KEY = update(FEEDBACK).where(by_record(FEEDBACK)).values(written_key=bindparam("b_written_key"))
+# run for many records at once, by the driver's executemany
+REFRESH_PAYLOAD = DriverMany(
+    update(PAYLOADS).where(by_record(PAYLOADS)).values(payload=bindparam("b_payload"))
+)
+MARK_PENDING = DriverMany(update(FEEDBACK).where(by_record(FEEDBACK)).values(pending=True))
+SET_WRITTEN_KEY = DriverMany(
+    update(FEEDBACK).where(by_record(FEEDBACK)).values(written_key=bindparam("b_written_key"))
+)
 
 # a group's records without their payloads (StoredFeedback's fields but the payload), and payloads by id
 MEMBER_COLUMNS = (

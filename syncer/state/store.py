@@ -206,7 +206,7 @@ class Unit:
             {"b_org": org, "b_system": system, "b_record_id": rid, "b_written_key": key}
             for rid, key in sorted(keys.items())
         ]
-        execute(self._s, q.SET_WRITTEN_KEY, params)
+        q.SET_WRITTEN_KEY(self._s, params)
 
     def pending_groups(self, org: str, after: str = "", limit: int = 200) -> list[str]:
         """Groups with changed (or lost) feedback not yet applied, in key order, after `after` (keyset)."""
@@ -381,10 +381,8 @@ class Unit:
                         {"b_org": org, "b_system": system, "b_record_id": rid, "b_payload": refreshed}
                     )
         if changed:
-            execute(self._s, q.REFRESH_PAYLOAD, changed)
-            execute(
-                self._s, q.MARK_PENDING, [{k: v for k, v in c.items() if k != "b_payload"} for c in changed]
-            )
+            q.REFRESH_PAYLOAD(self._s, changed)
+            q.MARK_PENDING(self._s, [{k: v for k, v in c.items() if k != "b_payload"} for c in changed])
         return len(changed)
 
     # -- intents ------------------------------------------------------------------------------------
