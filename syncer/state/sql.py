@@ -63,7 +63,8 @@ class DriverMany:
 
     def __init__(self, stmt: UpdateBase) -> None:
         self._stmt = stmt
-        self._compiled: dict[tuple[str, tuple[str, ...]], _DriverSql | None] = {}  # a memo, like SQLAlchemy's
+        # a memo, like SQLAlchemy's compiled cache: (dialect, driver, row keys) -> the driver's SQL
+        self._compiled: dict[tuple[str, str, tuple[str, ...]], _DriverSql | None] = {}
 
     def __call__(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -71,9 +72,9 @@ class DriverMany:
         session.flush()
         connection = session.connection()
         dialect = connection.dialect
-        key = (dialect.name, tuple(rows[0]))
+        key = (dialect.name, dialect.driver, tuple(rows[0]))
         if key not in self._compiled:
-            self._compiled[key] = _driver_sql(self._stmt, dialect, key[1])
+            self._compiled[key] = _driver_sql(self._stmt, dialect, key[2])
         driver = self._compiled[key]
         if driver is None or len(rows) == 1:
             connection.execute(self._stmt, list(rows))
