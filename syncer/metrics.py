@@ -78,6 +78,9 @@ class SyncMetrics:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
+        # held while a run is recorded and while a scrape renders: Prometheus (and a test waiting for a
+        # run's figures) never reads a run half recorded, its runs counted but its HTTP answers not yet
+        self._recording = threading.Lock()
         r = self.registry
         self.records_pulled = Counter(
             "syncer_records_pulled", "Feedback records pulled from the CRM", ["org"], registry=r
@@ -136,27 +139,29 @@ class SyncMetrics:
         failures: int = 0,
     ) -> None:
         """Record one finished run (`counts`/`statuses` are None when the run raised before the end)."""
-        self.run_duration.labels(org).observe(seconds)
-        self.runs.labels(org, status).inc()
-        for known in RUN_STATUSES:
-            self.last_run_status.labels(org, known).set(1 if known == status else 0)
-        self.consecutive_failures.labels(org).set(failures)
-        if status in SUCCESS:
-            self._lag.succeeded(org)
-        if counts is not None:
-            self.records_pulled.labels(org).inc(counts.feedback_pulled)
-            for kind, n in (
-                ("created", counts.items_created),
-                ("updated", counts.items_updated),
-                ("linked", counts.links_written),
-                ("alerts", counts.alerts_created),
-            ):
-                self.ops_applied.labels(org, kind).inc(n)
-        for system, by_status in (statuses or {}).items():
-            for code, n in by_status.items():
-                self.http_requests.labels(org, system, str(code)).inc(n)
-            self.http_rate_limited.labels(org, system).inc(by_status.get(429, 0))
+        with self._recording:  # a scrape sees all of a run's figures or none of them
+            self.run_duration.labels(org).observe(seconds)
+            self.runs.labels(org, status).inc()
+            for known in RUN_STATUSES:
+                self.last_run_status.labels(org, known).set(1 if known == status else 0)
+            self.consecutive_failures.labels(org).set(failures)
+            if status in SUCCESS:
+                self._lag.succeeded(org)
+            if counts is not None:
+                self.records_pulled.labels(org).inc(counts.feedback_pulled)
+                for kind, n in (
+                    ("created", counts.items_created),
+                    ("updated", counts.items_updated),
+                    ("linked", counts.links_written),
+                    ("alerts", counts.alerts_created),
+                ):
+                    self.ops_applied.labels(org, kind).inc(n)
+            for system, by_status in (statuses or {}).items():
+                for code, n in by_status.items():
+                    self.http_requests.labels(org, system, str(code)).inc(n)
+                self.http_rate_limited.labels(org, system).inc(by_status.get(429, 0))
 
     def render(self) -> bytes:
         """The Prometheus text exposition format."""
-        return generate_latest(self.registry)
+        with self._recording:
+            return generate_latest(self.registry)

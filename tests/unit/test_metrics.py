@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -97,3 +100,27 @@ def test_health_app_serves_liveness_readiness_and_metrics() -> None:
     assert now_ready.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain")
     assert "syncer_seconds_since_last_success" in scraped.text
+
+
+def test_metrics_scrape_during_a_run_being_recorded_sees_the_whole_run() -> None:
+    metrics = SyncMetrics()
+    scraped: list[dict[tuple[str, tuple[tuple[str, str], ...]], float]] = []
+    scraper = threading.Thread(target=lambda: scraped.append(scrape(metrics)))
+    labels = metrics.http_requests.labels
+
+    def labels_then_scrape(*names: str) -> Any:  # Prometheus scrapes while the run is being recorded
+        if not scraper.is_alive() and not scraped:
+            scraper.start()
+            scraper.join(timeout=0.2)
+        return labels(*names)
+
+    metrics.http_requests.labels = labels_then_scrape  # type: ignore[method-assign,assignment]
+    metrics.observe_run(
+        "acme", "ok", 1.0, PassCounts(feedback_pulled=3), {"hubspot": {200: 2}, "jira": {201: 1}}
+    )
+    scraper.join(timeout=5)
+
+    [samples] = scraped
+    assert samples[("syncer_runs_total", (("org", "acme"), ("status", "ok")))] == 1
+    jira = ("syncer_http_requests_total", (("org", "acme"), ("status", "201"), ("system", "jira")))
+    assert samples[jira] == 1  # never the run counted with its HTTP answers missing
